@@ -1,0 +1,34 @@
+//! The trait boundary every query-cache crate depends on.
+//!
+//! Middle crates (`cache-core`, `eviction`, `memory-probe`, `gc-coord`, …) may not name each
+//! other, so whatever two of them exchange is a trait or a small value type defined here:
+//!
+//! | item | implemented by | used by |
+//! |---|---|---|
+//! | [`EvictionPolicy`] | `eviction` | `cache-core`, the trace simulator |
+//! | [`Weigher`], [`HeapSize`] | `cache-core`, users | `cache-core` |
+//! | [`ManagedCache`] | `cache-core` | memory management, reports |
+//! | [`Clock`] ([`SystemClock`], [`ManualClock`]) | here | everything time-based |
+//! | [`Reclaim`] | `gc-coord` | `cache-core` |
+//! | [`MemoryProbe`] → [`MemorySample`] | `memory-probe` | pressure, sizing, reports |
+//!
+//! New trait methods get default bodies; public enums and config-like structs are
+//! `#[non_exhaustive]`, so this crate can grow without breaking its implementors.
+
+mod clock;
+mod managed;
+mod memory;
+mod policy;
+mod reclaim;
+mod stats;
+mod weigh;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use managed::ManagedCache;
+pub use memory::{
+    AllocatorStats, CgroupEvents, CgroupMemory, MemoryProbe, MemorySample, Psi, PsiLine,
+};
+pub use policy::EvictionPolicy;
+pub use reclaim::{PressureLevel, Reclaim};
+pub use stats::{CacheStats, RemovalCause};
+pub use weigh::{HeapSize, HeapWeigher, Weigher, alloc_size};

@@ -1,0 +1,122 @@
+//! The eviction-policy trait: slot ids, key hashes and weights, never keys or values.
+
+/// Decides which entry leaves a cache when it is over its weight capacity.
+///
+/// A policy never sees keys or values. The cache (or the trace simulator) stores entries in slots
+/// identified by a dense `u32`, and tells the policy what happens to each slot: inserted, read,
+/// re-weighed, removed. When the cache is over capacity it asks [`evict`](Self::evict) for a victim.
+/// Because nothing here names a value type, the very same policy code runs inside `cache-core`
+/// and in the offline simulator.
+///
+/// # Requirements
+///
+/// - Slot ids are dense: a cache hands out small integers and reuses freed ones, so a policy may
+///   keep per-slot state in a `Vec` indexed by slot and grow it when it sees a larger id.
+/// - The cache calls exactly one of `evict` (the policy chose the victim and has already
+///   forgotten it) or [`on_remove`](Self::on_remove) (the cache removed it for another reason:
+///   explicit removal, expiry) for every slot it inserted, before reusing the slot id.
+/// - `evict` may return the slot that was just inserted: that is an admission policy rejecting
+///   a newcomer, and the cache drops it.
+/// - The cache, not the policy, decides *when* to evict (its weighted size is over budget);
+///   [`set_capacity`](Self::set_capacity) tells the policy the budget so it can size segments.
+///
+/// # Implementing
+///
+/// All methods are called under the owning shard's lock, on the hot path: no allocation in
+/// `on_access`, amortised O(1) everywhere.
+///
+/// # Examples
+///
+/// A FIFO policy, the smallest correct implementation:
+///
+/// ```
+/// use cache_traits::EvictionPolicy;
+/// use std::collections::VecDeque;
+///
+/// #[derive(Default)]
+/// struct Fifo { queue: VecDeque<u32>, removed: Vec<bool> }
+///
+/// impl EvictionPolicy for Fifo {
+///     fn name(&self) -> &'static str { "fifo" }
+///     fn set_capacity(&mut self, _capacity: u64) {}
+///     fn on_insert(&mut self, slot: u32, _hash: u64, _weight: u64) {
+///         let i = slot as usize;
+///         if self.removed.len() <= i { self.removed.resize(i + 1, false); }
+///         self.removed[i] = false;
+///         self.queue.push_back(slot);
+///     }
+///     fn on_access(&mut self, _slot: u32, _hash: u64) {}
+///     fn on_remove(&mut self, slot: u32) { self.removed[slot as usize] = true; }
+///     fn evict(&mut self) -> Option<u32> {
+///         while let Some(slot) = self.queue.pop_front() {
+///             if !std::mem::take(&mut self.removed[slot as usize]) { return Some(slot); }
+///         }
+///         None
+///     }
+///     fn clear(&mut self) { self.queue.clear(); self.removed.clear(); }
+/// }
+///
+/// let mut p = Fifo::default();
+/// p.on_insert(0, 11, 1);
+/// p.on_insert(1, 22, 1);
+/// p.on_remove(0);
+/// assert_eq!(p.evict(), Some(1));
+/// assert_eq!(p.evict(), None);
+/// ```
+pub trait EvictionPolicy: Send {
+    /// A short lowercase name (`lru`, `hybrid`, …) used in reports and the simulator.
+    fn name(&self) -> &'static str;
+
+    /// Tells the policy the cache's total weight capacity (bytes, or entries when every weight is 1).
+    fn set_capacity(&mut self, capacity: u64);
+
+    /// A new entry of `weight` now lives in `slot`; `hash` is its key's hash.
+    fn on_insert(&mut self, slot: u32, hash: u64, weight: u64);
+
+    /// The entry in `slot` was read (a hit).
+    fn on_access(&mut self, slot: u32, hash: u64);
+
+    /// The entry in `slot` got a new value of `new_weight` (it was `old_weight`).
+    ///
+    /// The default treats it as an access; policies that track weights per segment override it.
+    fn on_update(&mut self, slot: u32, hash: u64, old_weight: u64, new_weight: u64) {
+        let _ = (old_weight, new_weight);
+        self.on_access(slot, hash);
+    }
+
+    /// The cache removed the entry in `slot` for a reason of its own (explicit, expired, replaced).
+    fn on_remove(&mut self, slot: u32);
+
+    /// Chooses a victim, forgets it, and returns its slot; `None` when the policy tracks nothing.
+    fn evict(&mut self) -> Option<u32>;
+
+    /// Forgets every slot.
+    fn clear(&mut self);
+}
+
+impl<P: EvictionPolicy + ?Sized> EvictionPolicy for Box<P> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn set_capacity(&mut self, capacity: u64) {
+        (**self).set_capacity(capacity)
+    }
+    fn on_insert(&mut self, slot: u32, hash: u64, weight: u64) {
+        (**self).on_insert(slot, hash, weight)
+    }
+    fn on_access(&mut self, slot: u32, hash: u64) {
+        (**self).on_access(slot, hash)
+    }
+    fn on_update(&mut self, slot: u32, hash: u64, old_weight: u64, new_weight: u64) {
+        (**self).on_update(slot, hash, old_weight, new_weight)
+    }
+    fn on_remove(&mut self, slot: u32) {
+        (**self).on_remove(slot)
+    }
+    fn evict(&mut self) -> Option<u32> {
+        (**self).evict()
+    }
+    fn clear(&mut self) {
+        (**self).clear()
+    }
+}
