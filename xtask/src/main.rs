@@ -1,5 +1,75 @@
-//! `cargo xtask`: the project's automation (ci, bench, demo).
+//! `cargo xtask`: the project's automation.
+//!
+//! A bare `cargo xtask` prints the commands. Every command calls `$CARGO` through
+//! `std::process::Command` from the workspace root, never a shell.
 
-fn main() {
-    println!("cargo xtask <ci|bench|demo>");
+mod bench;
+mod ci;
+mod demo;
+mod layering;
+mod probe;
+mod sim;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const HELP: &str = "\
+cargo xtask <command>
+
+commands:
+  ci                 format check, clippy (warnings denied), tests, docs (warnings denied), layering
+  bench [NAME]       release benchmarks beside the peer caches; NAME: peers (default), reclaim
+  demo               the whole stack on the embedded default workload
+  sim ...            trace simulator (cargo xtask sim --help)
+  probe [--json]     one live memory sample
+";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let Some(cmd) = args.next() else {
+        print!("{HELP}");
+        return Ok(());
+    };
+    let rest: Vec<String> = args.collect();
+    match cmd.as_str() {
+        "ci" => ci::run(&rest),
+        "bench" => bench::run(&rest),
+        "demo" => demo::run(&rest),
+        "sim" => sim::run(&rest),
+        "probe" => probe::run(&rest),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`; run `cargo xtask` for the list"),
+    }
+}
+
+/// The workspace root (the parent of this crate's manifest directory).
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// A `cargo` command run from the workspace root.
+pub(crate) fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+/// Runs `cmd`, failing with its description when it does not succeed.
+pub(crate) fn run_checked(mut cmd: Command, what: &str) -> Result<()> {
+    eprintln!("xtask: {what}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start: {what}"))?;
+    if !status.success() {
+        bail!("failed: {what} ({status})");
+    }
+    Ok(())
 }

@@ -59,7 +59,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A manual clock reading one second.
     pub fn new() -> Self {
-        Self { nanos: AtomicU64::new(1_000_000_000) }
+        Self {
+            nanos: AtomicU64::new(1_000_000_000),
+        }
     }
 
     /// Moves the clock forward by `by`.

@@ -121,7 +121,10 @@ pub struct MemorySample {
 impl MemorySample {
     /// The effective memory limit: the least of host memory, `memory.max` and `memory.high`.
     pub fn limit(&self) -> Option<u64> {
-        [self.system_total, self.cgroup.max, self.cgroup.high].into_iter().flatten().min()
+        [self.system_total, self.cgroup.max, self.cgroup.high]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 

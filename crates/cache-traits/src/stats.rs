@@ -52,7 +52,10 @@ impl RemovalCause {
 
     /// Whether the cache chose to remove the entry (size, expiry, pressure) rather than the user.
     pub const fn was_evicted(self) -> bool {
-        matches!(self, RemovalCause::Size | RemovalCause::Expired | RemovalCause::Pressure)
+        matches!(
+            self,
+            RemovalCause::Size | RemovalCause::Expired | RemovalCause::Pressure
+        )
     }
 }
 
@@ -127,7 +130,11 @@ impl CacheStats {
 
     /// Entries the cache evicted (size, expiry, pressure).
     pub fn evictions(&self) -> u64 {
-        RemovalCause::ALL.iter().filter(|c| c.was_evicted()).map(|c| self.removals(*c)).sum()
+        RemovalCause::ALL
+            .iter()
+            .filter(|c| c.was_evicted())
+            .map(|c| self.removals(*c))
+            .sum()
     }
 
     /// Adds another snapshot's counters to this one (used to sum shards).

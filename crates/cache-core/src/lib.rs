@@ -1,0 +1,1 @@
+//! The concurrent, sharded, byte-budgeted cache.

@@ -1,0 +1,1 @@
+//! Reclaiming memory: a background dropper for evicted values, and allocator purges.

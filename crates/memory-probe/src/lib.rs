@@ -1,0 +1,1 @@
+//! Memory probing: jemalloc, process, system, cgroup and PSI figures behind `MemoryProbe`.

@@ -1,0 +1,1 @@
+//! query-cache: the facade.
