@@ -92,6 +92,12 @@ pub trait EvictionPolicy: Send {
 
     /// Forgets every slot.
     fn clear(&mut self);
+
+    /// Bytes of policy state kept per tracked slot (links, counters), so a byte-budgeted cache
+    /// can charge it to each entry. The default is 0.
+    fn bytes_per_slot(&self) -> usize {
+        0
+    }
 }
 
 impl<P: EvictionPolicy + ?Sized> EvictionPolicy for Box<P> {
@@ -118,5 +124,8 @@ impl<P: EvictionPolicy + ?Sized> EvictionPolicy for Box<P> {
     }
     fn clear(&mut self) {
         (**self).clear()
+    }
+    fn bytes_per_slot(&self) -> usize {
+        (**self).bytes_per_slot()
     }
 }

@@ -67,6 +67,10 @@ impl EvictionPolicy for Lru {
         self.links.clear();
         self.list = ListHead::default();
     }
+
+    fn bytes_per_slot(&self) -> usize {
+        std::mem::size_of::<[u32; 2]>()
+    }
 }
 
 #[cfg(test)]
