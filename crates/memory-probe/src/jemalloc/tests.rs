@@ -1,0 +1,1 @@
+//! Unit tests for the jemalloc module (this binary uses the system allocator).
