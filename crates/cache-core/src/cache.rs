@@ -1,0 +1,734 @@
+//! `Cache`: the sharded, byte-budgeted concurrent cache.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use cache_traits::{
+    CacheStats, Clock, EvictionPolicy, HeapSize, HeapWeigher, ManagedCache, Reclaim, RemovalCause,
+    Weigher,
+};
+use hashbrown::DefaultHashBuilder;
+
+use crate::builder::{BuildError, CacheBuilder, MAX_SHARDS};
+use crate::load::{Flight, LoadError, Outcome};
+use crate::removals::Removals;
+use crate::shard::{Entry, Expiry, Shard};
+
+/// The eviction listener's type.
+pub(crate) type Listener<K, V> = Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>;
+
+/// Hash-table bytes charged per entry: a 4-byte slot id and a 1-byte control tag, at the
+/// table's average load between growths.
+const TABLE_BYTES_PER_ENTRY: usize = 8;
+
+/// Slots a maintenance call examines per shard for expired entries.
+const SWEEP_BUDGET_PER_SHARD: usize = 256;
+
+/// A shard's lock on its own cache line, so that two shards never share one.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+type ShardCell<K, V, P> = Padded<Mutex<Shard<K, V, P>>>;
+
+/// A concurrent cache with a budget in real bytes.
+///
+/// Keys hash to one of several shards; each shard is a hash table of slot ids over a slab of
+/// entries, an eviction policy `P` (from the `eviction` crate, or your own
+/// [`EvictionPolicy`]), and counters, under one mutex. A hit takes that one lock, makes no
+/// allocation, no system call and no dynamic call (unless the entry can expire, when it reads
+/// the clock).
+///
+/// **Values are handed out by clone.** `get` returns `V`, cloned under the shard lock, so no
+/// reference or guard outlives the lock and a slow reader never blocks writers. Cheap clones are
+/// the point: store `Arc<T>` (or `Bytes`, `Arc<str>`) for anything larger than a few words, as
+/// with moka and quick_cache.
+///
+/// **The budget is real bytes.** Each entry is charged its weigher's heap bytes plus
+/// [`entry_overhead`](Self::entry_overhead): the slot holding key and value inline, its hash-table
+/// bucket, and the policy's per-slot state.
+///
+/// **Removed entries leave the lock first.** Evicted, expired, replaced and removed entries are
+/// collected under the lock and handed to the eviction listener and then dropped (or given to a
+/// [`Reclaim`]er) after the lock is released.
+///
+/// # Examples
+///
+/// ```
+/// use cache_core::Cache;
+/// use eviction::Lru;
+///
+/// let cache: Cache<String, u64, Lru> = Cache::builder().max_entries(2).shards(1).build().unwrap();
+/// cache.insert("a".into(), 1);
+/// cache.insert("b".into(), 2);
+/// assert_eq!(cache.get("a"), Some(1)); // "a" is now more recent than "b"
+/// cache.insert("c".into(), 3); // evicts "b"
+/// assert_eq!(cache.get("b"), None);
+/// assert_eq!(cache.stats().hits, 1);
+///
+/// let v = cache.get_or_insert_with("d".into(), || 4).unwrap();
+/// assert_eq!(v, 4);
+/// ```
+pub struct Cache<K, V, P, S = DefaultHashBuilder> {
+    shards: Box<[ShardCell<K, V, P>]>,
+    shard_shift: u32,
+    hasher: S,
+    weigher: Box<dyn Weigher<K, V>>,
+    clock: Arc<dyn Clock>,
+    listener: Option<Listener<K, V>>,
+    reclaimer: Option<Arc<dyn Reclaim<(K, V)>>>,
+    name: String,
+    overhead: u64,
+    capacity: AtomicU64,
+    max_entries: u64,
+    ttl: Option<u64>,
+    tti: Option<u64>,
+}
+
+impl<K, V, P> Cache<K, V, P>
+where
+    K: HeapSize + 'static,
+    V: HeapSize + 'static,
+    P: EvictionPolicy + Default + 'static,
+{
+    /// A builder whose weigher counts the heap bytes of key and value ([`HeapWeigher`]).
+    pub fn builder() -> CacheBuilder<K, V, P> {
+        CacheBuilder::new(Box::new(HeapWeigher))
+    }
+}
+
+impl<K, V, P: EvictionPolicy + Default + 'static> Cache<K, V, P> {
+    /// A builder with the given weigher, for key or value types without [`HeapSize`].
+    pub fn builder_with_weigher(weigher: impl Weigher<K, V> + 'static) -> CacheBuilder<K, V, P> {
+        CacheBuilder::new(Box::new(weigher))
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Splits `total` into `n` near-equal parts; the first `total % n` get one more.
+fn share(total: u64, n: usize, i: usize) -> u64 {
+    let n = n as u64;
+    total / n + u64::from((i as u64) < total % n)
+}
+
+impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
+    pub(crate) fn from_builder(b: CacheBuilder<K, V, P, S>) -> Result<Self, BuildError> {
+        if b.max_bytes.is_none() && b.max_entries.is_none() {
+            return Err(BuildError::NoBound);
+        }
+        if b.max_bytes == Some(0) {
+            return Err(BuildError::ZeroBound("max_bytes"));
+        }
+        if b.max_entries == Some(0) {
+            return Err(BuildError::ZeroBound("max_entries"));
+        }
+        if b.time_to_live == Some(Duration::ZERO) {
+            return Err(BuildError::ZeroDuration("time_to_live"));
+        }
+        if b.time_to_idle == Some(Duration::ZERO) {
+            return Err(BuildError::ZeroDuration("time_to_idle"));
+        }
+        let max_bytes = b.max_bytes.unwrap_or(u64::MAX);
+        let max_entries = b.max_entries.unwrap_or(u64::MAX);
+        let expiring = b.time_to_live.is_some() || b.time_to_idle.is_some();
+        let probe = (b.policy)();
+        let overhead = (size_of::<Entry<K, V>>()
+            + TABLE_BYTES_PER_ENTRY
+            + probe.bytes_per_slot()
+            + if expiring { size_of::<Expiry>() } else { 0 }) as u64;
+        let n_shards = match b.shards {
+            Some(n) if n == 0 || !n.is_power_of_two() || n > MAX_SHARDS => {
+                return Err(BuildError::BadShards(n));
+            }
+            Some(n) => n,
+            None => default_shards(max_bytes, max_entries),
+        };
+        if max_bytes / (n_shards as u64) < overhead {
+            return Err(BuildError::BudgetTooSmall {
+                max_bytes,
+                needed: overhead * n_shards as u64,
+            });
+        }
+        let mut first = Some(probe);
+        let shards = (0..n_shards)
+            .map(|i| {
+                let policy = first.take().unwrap_or_else(|| (b.policy)());
+                let shard = Shard::new(
+                    policy,
+                    share(max_bytes, n_shards, i),
+                    share(max_entries, n_shards, i).max(1),
+                );
+                Padded(Mutex::new(shard))
+            })
+            .collect();
+        Ok(Self {
+            shards,
+            shard_shift: 64 - n_shards.trailing_zeros(),
+            hasher: b.hasher,
+            weigher: b.weigher,
+            clock: b.clock,
+            listener: b.listener,
+            reclaimer: b.reclaimer,
+            name: b.name,
+            overhead,
+            capacity: AtomicU64::new(max_bytes),
+            max_entries,
+            ttl: b.time_to_live.map(nanos),
+            tti: b.time_to_idle.map(nanos),
+        })
+    }
+}
+
+/// Shards for a cache of this size: sixteen per core, rounded to a power of two, but few enough
+/// that each shard keeps at least 64 entries or 64 KiB (fewer, larger shards evict more wisely).
+fn default_shards(max_bytes: u64, max_entries: u64) -> usize {
+    let cores = std::thread::available_parallelism().map_or(4, usize::from);
+    let wanted = (cores * 16).next_power_of_two().min(256) as u64;
+    let by_entries = (max_entries / 64).max(1);
+    let by_bytes = (max_bytes / (64 << 10)).max(1);
+    let n = wanted.min(by_entries).min(by_bytes);
+    // Round down to a power of two.
+    1usize << (63 - n.leading_zeros())
+}
+
+impl<K, V, P, S> Cache<K, V, P, S>
+where
+    K: Hash + Eq,
+    P: EvictionPolicy,
+    S: BuildHasher,
+{
+    #[inline]
+    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    #[inline]
+    fn lock(&self, hash: u64) -> MutexGuard<'_, Shard<K, V, P>> {
+        // The top bits pick the shard; the table inside uses the low bits and a 7-bit tag from
+        // the very top, which stays well spread within one shard.
+        let idx = if self.shard_shift == 64 {
+            0
+        } else {
+            (hash >> self.shard_shift) as usize
+        };
+        lock_shard(&self.shards[idx].0)
+    }
+
+    /// The value for `key`, cloned, if present and not expired.
+    #[inline]
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        let hash = self.hash(key);
+        let mut out = Removals::new();
+        let found = {
+            let mut shard = self.lock(hash);
+            let found = shard.get(hash, key, &*self.clock, &mut out);
+            if found.is_none() {
+                shard.stats.misses += 1;
+            }
+            found
+        };
+        if !out.is_empty() {
+            self.dispatch(out);
+        }
+        found
+    }
+
+    /// Whether `key` is present and not expired; does not count as a read.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        self.lock(hash).contains(hash, key, &*self.clock)
+    }
+
+    /// Inserts or replaces the value for `key`, with the cache's time-to-live and time-to-idle.
+    ///
+    /// An entry heavier than a shard's share of the budget is not stored (the listener sees it
+    /// evicted with [`RemovalCause::Size`]).
+    #[inline]
+    pub fn insert(&self, key: K, value: V) {
+        let expiry = self.expiry(self.ttl, self.tti);
+        self.insert_with_expiry(key, value, expiry);
+    }
+
+    /// Inserts or replaces the value for `key` with its own time-to-live, which overrides the
+    /// cache's (the cache's time-to-idle still applies).
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) {
+        let expiry = self.expiry(Some(nanos(ttl)), self.tti);
+        self.insert_with_expiry(key, value, expiry);
+    }
+
+    /// Inserts or replaces the value for `key` with its own time-to-live and time-to-idle
+    /// (`None` for no such limit), overriding the cache's.
+    pub fn insert_with_expiry_policy(
+        &self,
+        key: K,
+        value: V,
+        ttl: Option<Duration>,
+        tti: Option<Duration>,
+    ) {
+        let expiry = self.expiry(ttl.map(nanos), tti.map(nanos));
+        self.insert_with_expiry(key, value, expiry);
+    }
+
+    #[inline]
+    fn expiry(&self, ttl: Option<u64>, tti: Option<u64>) -> Expiry {
+        if ttl.is_none() && tti.is_none() {
+            Expiry::NEVER
+        } else {
+            Expiry::starting(self.clock.now_nanos(), ttl, tti)
+        }
+    }
+
+    fn weigh(&self, key: &K, value: &V, expiry: &Expiry) -> u64 {
+        let mut weight = self.overhead.saturating_add(self.weigher.weigh(key, value));
+        // Caches without a default expiry charge the expiry slot to entries that carry one.
+        if *expiry != Expiry::NEVER && self.ttl.is_none() && self.tti.is_none() {
+            weight += size_of::<Expiry>() as u64;
+        }
+        weight
+    }
+
+    fn insert_with_expiry(&self, key: K, value: V, expiry: Expiry) {
+        let weight = self.weigh(&key, &value, &expiry);
+        let hash = self.hash(&key);
+        let mut out = Removals::new();
+        self.lock(hash)
+            .insert(hash, key, value, weight, expiry, &self.hasher, &mut out);
+        if !out.is_empty() {
+            self.dispatch(out);
+        }
+    }
+
+    /// Removes `key`, returning its value if it was present and not expired.
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let mut out = Removals::new();
+        self.lock(hash).remove(hash, key, &*self.clock, &mut out);
+        let removal = out.into_iter().next()?;
+        if let Some(listener) = &self.listener {
+            listener(&removal.key, &removal.value, removal.cause);
+        }
+        (removal.cause == RemovalCause::Explicit).then_some(removal.value)
+    }
+
+    /// Removes every entry.
+    pub fn invalidate_all(&self) {
+        for shard in self.shards.iter() {
+            let mut out = Removals::new();
+            lock_shard(&shard.0).clear(RemovalCause::Explicit, &mut out);
+            self.dispatch(out);
+        }
+    }
+
+    /// Keeps only the entries for which `keep` returns true.
+    ///
+    /// `keep` runs under each shard's lock: keep it short, and do not call the cache from it.
+    pub fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
+        for shard in self.shards.iter() {
+            let mut out = Removals::new();
+            lock_shard(&shard.0).retain(&mut keep, &self.hasher, &mut out);
+            self.dispatch(out);
+        }
+    }
+
+    /// The value for `key`, loading it with `init` when absent.
+    ///
+    /// Concurrent callers for the same absent key run one loader; the others wait for its value.
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError::LoaderPanicked`] when this caller waited on another caller whose loader
+    /// panicked. The cache stays usable, and calling again runs a fresh load.
+    ///
+    /// # Panics
+    ///
+    /// When `init` panics, the panic propagates to this caller, after waiters have been told.
+    pub fn get_or_insert_with(&self, key: K, init: impl FnOnce() -> V) -> Result<V, LoadError>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        self.try_get_or_insert_with(key, || Ok(init()))
+    }
+
+    /// The value for `key`, loading it with the fallible `init` when absent.
+    ///
+    /// Concurrent callers for the same absent key run one loader; the others wait. Errors are
+    /// not cached: when the loader fails, its caller gets the error and each waiter retries with
+    /// its own loader.
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError::Failed`] with this caller's loader's error, or
+    /// [`LoadError::LoaderPanicked`] as for [`get_or_insert_with`](Self::get_or_insert_with).
+    ///
+    /// # Panics
+    ///
+    /// When `init` panics, the panic propagates to this caller, after waiters have been told.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cache_core::{Cache, LoadError};
+    /// let cache: Cache<u64, u64, eviction::Lru> = Cache::builder().max_entries(10).build().unwrap();
+    /// let r = cache.try_get_or_insert_with(1, || Err::<u64, _>("db down"));
+    /// assert_eq!(r, Err(LoadError::Failed("db down")));
+    /// assert_eq!(cache.try_get_or_insert_with(1, || Ok::<_, &str>(7)), Ok(7));
+    /// assert_eq!(cache.get(&1), Some(7));
+    /// ```
+    pub fn try_get_or_insert_with<E>(
+        &self,
+        key: K,
+        init: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, LoadError<E>>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        let hash = self.hash(&key);
+        let mut init = Some(init);
+        let mut first_probe = true;
+        loop {
+            let mut out = Removals::new();
+            let step = {
+                let mut shard = self.lock(hash);
+                if let Some(v) = shard.get(hash, &key, &*self.clock, &mut out) {
+                    Step::Hit(v)
+                } else {
+                    if std::mem::take(&mut first_probe) {
+                        shard.stats.misses += 1;
+                    }
+                    match shard.flight(hash, &key) {
+                        Some(flight) => Step::Wait(flight),
+                        None => {
+                            let flight = Arc::new(Flight::new());
+                            shard.start_flight(
+                                hash,
+                                key.clone(),
+                                Arc::clone(&flight),
+                                &self.hasher,
+                            );
+                            Step::Lead(flight)
+                        }
+                    }
+                }
+            };
+            if !out.is_empty() {
+                self.dispatch(out);
+            }
+            match step {
+                Step::Hit(v) => return Ok(v),
+                Step::Wait(flight) => match flight.wait() {
+                    Outcome::Loaded(v) => return Ok(v),
+                    Outcome::Panicked => return Err(LoadError::LoaderPanicked),
+                    Outcome::Failed | Outcome::Running => continue,
+                },
+                Step::Lead(flight) => {
+                    let Some(init) = init.take() else {
+                        return Err(LoadError::LoaderPanicked);
+                    };
+                    return self.lead(hash, key, flight, init);
+                }
+            }
+        }
+    }
+
+    /// Runs the loader for a flight this caller leads, and publishes its outcome.
+    fn lead<E>(
+        &self,
+        hash: u64,
+        key: K,
+        flight: Arc<Flight<V>>,
+        init: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, LoadError<E>>
+    where
+        V: Clone,
+    {
+        let mut guard = LeadGuard {
+            cache: self,
+            hash,
+            flight: &flight,
+            armed: true,
+        };
+        let started = self.clock.now_nanos();
+        let result = init();
+        let elapsed = self.clock.now_nanos().saturating_sub(started);
+        guard.armed = false;
+        match result {
+            Ok(value) => {
+                let expiry = self.expiry(self.ttl, self.tti);
+                let weight = self.weigh(&key, &value, &expiry);
+                let mut out = Removals::new();
+                {
+                    let mut shard = self.lock(hash);
+                    shard.end_flight(hash, &flight);
+                    shard.stats.load_successes += 1;
+                    shard.stats.load_nanos += elapsed;
+                    shard.insert(
+                        hash,
+                        key,
+                        value.clone(),
+                        weight,
+                        expiry,
+                        &self.hasher,
+                        &mut out,
+                    );
+                }
+                flight.finish(Outcome::Loaded(value.clone()));
+                self.dispatch(out);
+                Ok(value)
+            }
+            Err(e) => {
+                {
+                    let mut shard = self.lock(hash);
+                    shard.end_flight(hash, &flight);
+                    shard.stats.load_failures += 1;
+                    shard.stats.load_nanos += elapsed;
+                }
+                flight.finish(Outcome::Failed);
+                Err(LoadError::Failed(e))
+            }
+        }
+    }
+
+    /// Hands removed entries to the listener, then to the reclaimer or the drop.
+    ///
+    /// A listener that panics still sees every removal; the first panic resumes afterwards.
+    fn dispatch(&self, out: Removals<K, V>) {
+        let mut panic = None;
+        for r in out {
+            if let Some(listener) = &self.listener {
+                let called = catch_unwind(AssertUnwindSafe(|| listener(&r.key, &r.value, r.cause)));
+                if let Err(payload) = called {
+                    panic.get_or_insert(payload);
+                }
+            }
+            match &self.reclaimer {
+                Some(reclaimer) => reclaimer.reclaim((r.key, r.value), r.weight),
+                None => drop(r),
+            }
+        }
+        if let Some(payload) = panic {
+            resume_unwind(payload);
+        }
+    }
+
+    /// Changes the byte budget, evicting down to it before returning.
+    pub fn set_capacity(&self, max_bytes: u64) {
+        let max_bytes = max_bytes.max(self.overhead * self.shards.len() as u64);
+        self.capacity.store(max_bytes, Ordering::Relaxed);
+        let n = self.shards.len();
+        for (i, shard) in self.shards.iter().enumerate() {
+            let mut out = Removals::new();
+            {
+                let mut shard = lock_shard(&shard.0);
+                shard.capacity = share(max_bytes, n, i);
+                let cap = shard.capacity;
+                shard.policy.set_capacity(cap);
+                shard.evict_to_fit(&self.hasher, &mut out);
+            }
+            self.dispatch(out);
+        }
+    }
+
+    /// Evicts entries in policy order, spread over the shards, until at least `bytes` are freed
+    /// or the cache is empty; returns the bytes freed.
+    pub fn evict_bytes(&self, bytes: u64, cause: RemovalCause) -> u64 {
+        let n = self.shards.len() as u64;
+        let mut freed = 0;
+        while freed < bytes {
+            let per_shard = (bytes - freed).div_ceil(n);
+            let mut round = 0;
+            for shard in self.shards.iter() {
+                let mut out = Removals::new();
+                round += lock_shard(&shard.0).evict_bytes(per_shard, cause, &self.hasher, &mut out);
+                self.dispatch(out);
+            }
+            if round == 0 {
+                break;
+            }
+            freed += round;
+        }
+        freed
+    }
+
+    /// Removes expired entries, examining a bounded number of slots per shard (resuming where the
+    /// previous call stopped); returns the number removed. Expired entries are also removed
+    /// when read, so this only bounds how long unread ones linger.
+    pub fn run_maintenance(&self) -> u64 {
+        let now = self.clock.now_nanos();
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut out = Removals::new();
+            removed +=
+                lock_shard(&shard.0).sweep(SWEEP_BUDGET_PER_SHARD, now, &self.hasher, &mut out);
+            self.dispatch(out);
+        }
+        removed
+    }
+}
+
+impl<K, V, P, S> Cache<K, V, P, S> {
+    /// Counters since the cache was built, summed over shards.
+    pub fn stats(&self) -> CacheStats {
+        let mut total = CacheStats::default();
+        for shard in self.shards.iter() {
+            total.merge(&lock_shard(&shard.0).stats);
+        }
+        total
+    }
+
+    /// Bytes charged for the entries currently stored.
+    pub fn weighted_size(&self) -> u64 {
+        self.shards.iter().map(|s| lock_shard(&s.0).weighted).sum()
+    }
+
+    /// Entries currently stored (expired ones not yet removed included).
+    pub fn entry_count(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| lock_shard(&s.0).len() as u64)
+            .sum()
+    }
+
+    /// The byte budget (`u64::MAX` when only an entry bound was set).
+    pub fn capacity(&self) -> u64 {
+        self.capacity.load(Ordering::Relaxed)
+    }
+
+    /// The entry bound (`u64::MAX` when only a byte budget was set).
+    pub fn max_entries(&self) -> u64 {
+        self.max_entries
+    }
+
+    /// Bytes charged per entry on top of its weigher's figure.
+    pub fn entry_overhead(&self) -> u64 {
+        self.overhead
+    }
+
+    /// The number of shards.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Bytes the cache's own structures have allocated (tables, slabs), beyond what entries own.
+    pub fn structure_bytes(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| lock_shard(&s.0).structure_bytes() as u64)
+            .sum()
+    }
+
+    /// The cache's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Locks a shard. A panic under a shard lock leaves the shard consistent (user code runs there
+/// only before or after mutations), so a poisoned lock is simply taken over.
+#[inline]
+fn lock_shard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+enum Step<V> {
+    Hit(V),
+    Wait(Arc<Flight<V>>),
+    Lead(Arc<Flight<V>>),
+}
+
+/// Ends a flight as panicked if the leader's loader unwinds, so waiters get an error.
+struct LeadGuard<'a, K, V, P, S>
+where
+    K: Hash + Eq,
+    P: EvictionPolicy,
+    S: BuildHasher,
+{
+    cache: &'a Cache<K, V, P, S>,
+    hash: u64,
+    flight: &'a Arc<Flight<V>>,
+    armed: bool,
+}
+
+impl<K, V, P, S> Drop for LeadGuard<'_, K, V, P, S>
+where
+    K: Hash + Eq,
+    P: EvictionPolicy,
+    S: BuildHasher,
+{
+    fn drop(&mut self) {
+        if self.armed {
+            {
+                let mut shard = self.cache.lock(self.hash);
+                shard.end_flight(self.hash, self.flight);
+                shard.stats.load_failures += 1;
+            }
+            self.flight.finish(Outcome::Panicked);
+        }
+    }
+}
+
+impl<K, V, P, S> fmt::Debug for Cache<K, V, P, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("name", &self.name)
+            .field("shards", &self.shards.len())
+            .field("capacity", &self.capacity())
+            .field("max_entries", &self.max_entries)
+            .field("entry_overhead", &self.overhead)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K, V, P, S> ManagedCache for Cache<K, V, P, S>
+where
+    K: Hash + Eq + Send + Sync,
+    V: Send + Sync,
+    P: EvictionPolicy,
+    S: BuildHasher + Send + Sync,
+{
+    fn name(&self) -> &str {
+        Cache::name(self)
+    }
+    fn stats(&self) -> CacheStats {
+        Cache::stats(self)
+    }
+    fn weighted_size(&self) -> u64 {
+        Cache::weighted_size(self)
+    }
+    fn entry_count(&self) -> u64 {
+        Cache::entry_count(self)
+    }
+    fn capacity(&self) -> u64 {
+        Cache::capacity(self)
+    }
+    fn set_capacity(&self, bytes: u64) {
+        Cache::set_capacity(self, bytes)
+    }
+    fn evict_bytes(&self, bytes: u64, cause: RemovalCause) -> u64 {
+        Cache::evict_bytes(self, bytes, cause)
+    }
+    fn run_maintenance(&self) -> u64 {
+        Cache::run_maintenance(self)
+    }
+}

@@ -1,0 +1,500 @@
+//! One shard: a hash table of slot ids, a slab of entries, a policy and counters, under one lock.
+
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+
+use cache_traits::{CacheStats, Clock, EvictionPolicy, RemovalCause};
+use hashbrown::HashTable;
+
+use crate::load::Flight;
+use crate::removals::{Removal, Removals};
+use crate::slab::Slab;
+
+/// A stored entry: key and value inline, and the weight the cache charged for it.
+pub(crate) struct Entry<K, V> {
+    pub(crate) key: K,
+    pub(crate) value: V,
+    pub(crate) weight: u64,
+}
+
+/// When an entry expires, in clock nanoseconds; `u64::MAX` is never.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Expiry {
+    /// Hard deadline from time-to-live.
+    pub(crate) expires_at: u64,
+    /// Deadline from time-to-idle, pushed back on every read.
+    pub(crate) idle_at: u64,
+    /// Time-to-idle in nanoseconds; 0 when the entry has none.
+    pub(crate) tti: u64,
+}
+
+impl Expiry {
+    pub(crate) const NEVER: Expiry = Expiry {
+        expires_at: u64::MAX,
+        idle_at: u64::MAX,
+        tti: 0,
+    };
+
+    /// An expiry starting `now` with the given time-to-live and time-to-idle (nanoseconds).
+    pub(crate) fn starting(now: u64, ttl: Option<u64>, tti: Option<u64>) -> Expiry {
+        Expiry {
+            expires_at: ttl.map_or(u64::MAX, |t| now.saturating_add(t)),
+            idle_at: tti.map_or(u64::MAX, |t| now.saturating_add(t)),
+            tti: tti.unwrap_or(0),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn deadline(&self) -> u64 {
+        self.expires_at.min(self.idle_at)
+    }
+}
+
+/// A shard. Every method runs under the shard's lock and never calls user code that could
+/// leave it half-updated: keys are compared before anything changes, values are cloned after,
+/// and removed entries go to a [`Removals`] buffer that the caller dispatches after unlocking.
+pub(crate) struct Shard<K, V, P> {
+    /// Slot ids of live entries, keyed by the key's hash.
+    table: HashTable<u32>,
+    slab: Slab<Entry<K, V>>,
+    /// Per-slot expiry; empty until the shard first stores an expiring entry, so caches without
+    /// expiry pay nothing for it, in memory or on the hit path.
+    expiry: Vec<Expiry>,
+    pub(crate) policy: P,
+    pub(crate) weighted: u64,
+    pub(crate) capacity: u64,
+    pub(crate) max_entries: u64,
+    pub(crate) stats: CacheStats,
+    sweep_cursor: usize,
+    /// Loads in flight for absent keys (single-flight).
+    flights: HashTable<(K, Arc<Flight<V>>)>,
+}
+
+impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
+    pub(crate) fn new(mut policy: P, capacity: u64, max_entries: u64) -> Self {
+        policy.set_capacity(capacity);
+        Self {
+            table: HashTable::new(),
+            slab: Slab::new(),
+            expiry: Vec::new(),
+            policy,
+            weighted: 0,
+            capacity,
+            max_entries,
+            stats: CacheStats::default(),
+            sweep_cursor: 0,
+            flights: HashTable::new(),
+        }
+    }
+
+    #[inline]
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let slab = &self.slab;
+        // SAFETY: the table holds exactly the occupied slot ids.
+        self.table
+            .find(hash, |&idx| unsafe { slab.get(idx) }.key.borrow() == key)
+            .copied()
+    }
+
+    /// Looks `key` up; a hit is recorded with the policy and counted. An expired entry is removed
+    /// (into `out`) and reported as absent. Misses are not counted here: callers count them once
+    /// per user-visible lookup.
+    #[inline]
+    pub(crate) fn get<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        clock: &dyn Clock,
+        out: &mut Removals<K, V>,
+    ) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+        V: Clone,
+    {
+        let idx = self.find(hash, key)?;
+        if !self.expiry.is_empty() && !self.touch_expiry(idx, clock) {
+            self.remove_slot(idx, hash, RemovalCause::Expired, out);
+            return None;
+        }
+        self.policy.on_access(idx, hash);
+        self.stats.hits += 1;
+        // SAFETY: `idx` came from the table.
+        Some(unsafe { self.slab.get(idx) }.value.clone())
+    }
+
+    /// Whether `key` is present and live, without touching the policy or the counters.
+    pub(crate) fn contains<Q>(&self, hash: u64, key: &Q, clock: &dyn Clock) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        match self.find(hash, key) {
+            None => false,
+            Some(idx) => match self.expiry.get(idx as usize) {
+                Some(e) if e.deadline() != u64::MAX => clock.now_nanos() < e.deadline(),
+                _ => true,
+            },
+        }
+    }
+
+    /// For a live entry, pushes its idle deadline back and returns true; false when expired.
+    #[cold]
+    fn touch_expiry(&mut self, idx: u32, clock: &dyn Clock) -> bool {
+        let Some(e) = self.expiry.get_mut(idx as usize) else {
+            return true;
+        };
+        if e.deadline() == u64::MAX {
+            return true;
+        }
+        let now = clock.now_nanos();
+        if now >= e.deadline() {
+            return false;
+        }
+        if e.tti != 0 {
+            e.idle_at = now.saturating_add(e.tti);
+        }
+        true
+    }
+
+    fn set_expiry(&mut self, idx: u32, expiry: Expiry) {
+        let i = idx as usize;
+        if self.expiry.is_empty() && expiry == Expiry::NEVER {
+            return;
+        }
+        if self.expiry.len() <= i {
+            let len = (i + 1).max(self.slab_len_hint());
+            self.expiry.resize(len, Expiry::NEVER);
+        }
+        self.expiry[i] = expiry;
+    }
+
+    fn slab_len_hint(&self) -> usize {
+        self.table.capacity()
+    }
+
+    /// Inserts or replaces `key`, then evicts until the shard is within its bounds.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "internal; every argument is needed under the lock"
+    )]
+    pub(crate) fn insert<S: BuildHasher>(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u64,
+        expiry: Expiry,
+        hasher: &S,
+        out: &mut Removals<K, V>,
+    ) where
+        K: Hash + Eq,
+    {
+        let existing = self.find(hash, &key);
+        if weight > self.capacity {
+            // Can never fit: drop the stale value too, so no reader sees it after this insert.
+            if let Some(idx) = existing {
+                self.remove_slot(idx, hash, RemovalCause::Replaced, out);
+            }
+            self.count_removal(RemovalCause::Size, weight);
+            out.push(Removal {
+                key,
+                value,
+                weight,
+                cause: RemovalCause::Size,
+            });
+            return;
+        }
+        match existing {
+            Some(idx) => {
+                // SAFETY: `idx` came from the table.
+                let entry = unsafe { self.slab.get_mut(idx) };
+                let old_weight = std::mem::replace(&mut entry.weight, weight);
+                let old_value = std::mem::replace(&mut entry.value, value);
+                self.weighted = self.weighted - old_weight + weight;
+                self.stats.updates += 1;
+                self.count_removal(RemovalCause::Replaced, old_weight);
+                out.push(Removal {
+                    key,
+                    value: old_value,
+                    weight: old_weight,
+                    cause: RemovalCause::Replaced,
+                });
+                self.set_expiry(idx, expiry);
+                self.policy.on_update(idx, hash, old_weight, weight);
+            }
+            None => {
+                let idx = self.slab.insert(Entry { key, value, weight });
+                let slab = &self.slab;
+                // SAFETY (closure): the table holds exactly the occupied slot ids.
+                self.table
+                    .insert_unique(hash, idx, |&i| hasher.hash_one(&unsafe { slab.get(i) }.key));
+                self.set_expiry(idx, expiry);
+                self.weighted += weight;
+                self.stats.inserts += 1;
+                self.policy.on_insert(idx, hash, weight);
+            }
+        }
+        self.evict_to_fit(hasher, out);
+    }
+
+    /// Evicts in policy order until weight and entry count are within bounds.
+    pub(crate) fn evict_to_fit<S: BuildHasher>(&mut self, hasher: &S, out: &mut Removals<K, V>)
+    where
+        K: Hash,
+    {
+        while self.weighted > self.capacity || self.table.len() as u64 > self.max_entries {
+            let Some(victim) = self.policy.evict() else {
+                break;
+            };
+            self.detach_victim(victim, hasher, RemovalCause::Size, out);
+        }
+    }
+
+    /// Evicts in policy order until `bytes` are freed; returns the bytes freed.
+    pub(crate) fn evict_bytes<S: BuildHasher>(
+        &mut self,
+        bytes: u64,
+        cause: RemovalCause,
+        hasher: &S,
+        out: &mut Removals<K, V>,
+    ) -> u64
+    where
+        K: Hash,
+    {
+        let mut freed = 0;
+        while freed < bytes {
+            let Some(victim) = self.policy.evict() else {
+                break;
+            };
+            freed += self.detach_victim(victim, hasher, cause, out);
+        }
+        freed
+    }
+
+    /// Removes a slot the policy chose (and has already forgotten); returns its weight.
+    fn detach_victim<S: BuildHasher>(
+        &mut self,
+        idx: u32,
+        hasher: &S,
+        cause: RemovalCause,
+        out: &mut Removals<K, V>,
+    ) -> u64
+    where
+        K: Hash,
+    {
+        // SAFETY: policies only return slots the cache inserted and has not removed.
+        let hash = hasher.hash_one(&unsafe { self.slab.get(idx) }.key);
+        self.detach(idx, hash, cause, out)
+    }
+
+    /// Removes `idx` for a reason of the cache's (explicit, expired), telling the policy.
+    pub(crate) fn remove_slot(
+        &mut self,
+        idx: u32,
+        hash: u64,
+        cause: RemovalCause,
+        out: &mut Removals<K, V>,
+    ) -> u64 {
+        self.policy.on_remove(idx);
+        self.detach(idx, hash, cause, out)
+    }
+
+    fn detach(
+        &mut self,
+        idx: u32,
+        hash: u64,
+        cause: RemovalCause,
+        out: &mut Removals<K, V>,
+    ) -> u64 {
+        if let Ok(found) = self.table.find_entry(hash, |&i| i == idx) {
+            found.remove();
+        }
+        // SAFETY: `idx` was occupied; it has just left the table, so it is taken exactly once.
+        let entry = unsafe { self.slab.take(idx) };
+        if let Some(e) = self.expiry.get_mut(idx as usize) {
+            *e = Expiry::NEVER;
+        }
+        self.weighted -= entry.weight;
+        self.count_removal(cause, entry.weight);
+        let weight = entry.weight;
+        out.push(Removal {
+            key: entry.key,
+            value: entry.value,
+            weight,
+            cause,
+        });
+        weight
+    }
+
+    fn count_removal(&mut self, cause: RemovalCause, weight: u64) {
+        self.stats.removed[cause.index()] += 1;
+        self.stats.removed_weight[cause.index()] += weight;
+    }
+
+    /// Removes `key` if present: an explicit removal, or an expiry if its deadline has passed.
+    pub(crate) fn remove<Q>(
+        &mut self,
+        hash: u64,
+        key: &Q,
+        clock: &dyn Clock,
+        out: &mut Removals<K, V>,
+    ) where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let live = self.contains(hash, key, clock);
+        if let Some(idx) = self.find(hash, key) {
+            let cause = if live {
+                RemovalCause::Explicit
+            } else {
+                RemovalCause::Expired
+            };
+            self.remove_slot(idx, hash, cause, out);
+        }
+    }
+
+    /// Removes every entry for which `keep` returns false.
+    pub(crate) fn retain<S: BuildHasher>(
+        &mut self,
+        keep: &mut impl FnMut(&K, &V) -> bool,
+        hasher: &S,
+        out: &mut Removals<K, V>,
+    ) where
+        K: Hash,
+    {
+        let slab = &self.slab;
+        // Ask first, change after: a panicking predicate leaves the shard untouched.
+        let doomed: Vec<u32> = self
+            .table
+            .iter()
+            .copied()
+            .filter(|&idx| {
+                // SAFETY: the table holds exactly the occupied slot ids.
+                let e = unsafe { slab.get(idx) };
+                !keep(&e.key, &e.value)
+            })
+            .collect();
+        for idx in doomed {
+            // SAFETY: `idx` came from the table and is removed once.
+            let hash = hasher.hash_one(&unsafe { self.slab.get(idx) }.key);
+            self.remove_slot(idx, hash, RemovalCause::Explicit, out);
+        }
+    }
+
+    /// Removes every entry.
+    pub(crate) fn clear(&mut self, cause: RemovalCause, out: &mut Removals<K, V>) {
+        for idx in self.table.drain() {
+            // SAFETY: drained ids were occupied, and each is taken once.
+            let entry = unsafe { self.slab.take(idx) };
+            self.stats.removed[cause.index()] += 1;
+            self.stats.removed_weight[cause.index()] += entry.weight;
+            out.push(Removal {
+                key: entry.key,
+                value: entry.value,
+                weight: entry.weight,
+                cause,
+            });
+        }
+        self.slab.reset();
+        self.expiry.clear();
+        self.policy.clear();
+        self.policy.set_capacity(self.capacity);
+        self.weighted = 0;
+        self.sweep_cursor = 0;
+    }
+
+    /// Removes expired entries among at most `budget` slots, resuming where the last sweep
+    /// stopped; returns the number removed.
+    pub(crate) fn sweep<S: BuildHasher>(
+        &mut self,
+        budget: usize,
+        now: u64,
+        hasher: &S,
+        out: &mut Removals<K, V>,
+    ) -> u64
+    where
+        K: Hash,
+    {
+        let n = self.expiry.len();
+        if n == 0 {
+            return 0;
+        }
+        let mut removed = 0;
+        for _ in 0..budget.min(n) {
+            let idx = self.sweep_cursor % n;
+            self.sweep_cursor = (idx + 1) % n;
+            // Free slots hold `Expiry::NEVER`, so a due deadline means a live entry.
+            if self.expiry[idx].deadline() <= now {
+                let idx = idx as u32;
+                // SAFETY: only occupied slots carry a deadline.
+                let hash = hasher.hash_one(&unsafe { self.slab.get(idx) }.key);
+                self.remove_slot(idx, hash, RemovalCause::Expired, out);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// The load in flight for `key`, if any.
+    pub(crate) fn flight<Q>(&self, hash: u64, key: &Q) -> Option<Arc<Flight<V>>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.flights
+            .find(hash, |(k, _)| k.borrow() == key)
+            .map(|(_, f)| Arc::clone(f))
+    }
+
+    /// Registers a load in flight for `key`.
+    pub(crate) fn start_flight<S: BuildHasher>(
+        &mut self,
+        hash: u64,
+        key: K,
+        flight: Arc<Flight<V>>,
+        hasher: &S,
+    ) where
+        K: Hash,
+    {
+        self.flights
+            .insert_unique(hash, (key, flight), |(k, _)| hasher.hash_one(k));
+    }
+
+    /// Forgets the load in flight `flight` for a key with `hash`.
+    pub(crate) fn end_flight(&mut self, hash: u64, flight: &Arc<Flight<V>>) {
+        if let Ok(found) = self
+            .flights
+            .find_entry(hash, |(_, f)| Arc::ptr_eq(f, flight))
+        {
+            found.remove();
+        }
+    }
+}
+
+impl<K, V, P> Shard<K, V, P> {
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Bytes of the shard's own structures (table, slab, expiry), excluding what entries own.
+    pub(crate) fn structure_bytes(&self) -> usize {
+        self.table.allocation_size()
+            + self.slab.allocated_bytes()
+            + self.expiry.capacity() * size_of::<Expiry>()
+    }
+}
+
+impl<K, V, P> Drop for Shard<K, V, P> {
+    fn drop(&mut self) {
+        for &idx in self.table.iter() {
+            // SAFETY: the table holds exactly the occupied slot ids; each is dropped once.
+            drop(unsafe { self.slab.take(idx) });
+        }
+    }
+}

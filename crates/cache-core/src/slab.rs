@@ -1,0 +1,87 @@
+//! A slab of entries addressed by dense `u32` slot ids, with a free list.
+
+use std::mem::MaybeUninit;
+
+/// Entries in a `Vec`, addressed by slot id; freed ids are reused first so ids stay dense.
+///
+/// The slab does not know which slots are occupied: its owner (the shard) does, through its
+/// hash table, which holds exactly the occupied ids. That keeps an entry at its own size, with
+/// no tag word beside it.
+pub(crate) struct Slab<T> {
+    slots: Vec<MaybeUninit<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Slab<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    /// Stores `value` and returns its slot id.
+    ///
+    /// # Panics
+    ///
+    /// When more than `u32::MAX` slots would be live at once (a shard holding four billion entries).
+    #[inline]
+    pub(crate) fn insert(&mut self, value: T) -> u32 {
+        if let Some(idx) = self.free.pop() {
+            self.slots[idx as usize].write(value);
+            idx
+        } else {
+            let idx =
+                u32::try_from(self.slots.len()).expect("a shard holds at most u32::MAX entries");
+            self.slots.push(MaybeUninit::new(value));
+            idx
+        }
+    }
+
+    /// The entry in `idx`.
+    ///
+    /// # Safety
+    ///
+    /// `idx` must be occupied: returned by `insert` and not yet passed to `take`.
+    #[inline]
+    pub(crate) unsafe fn get(&self, idx: u32) -> &T {
+        // SAFETY: the caller guarantees the slot is occupied, hence initialised.
+        unsafe { self.slots.get_unchecked(idx as usize).assume_init_ref() }
+    }
+
+    /// The entry in `idx`, mutably.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Slab::get`].
+    #[inline]
+    pub(crate) unsafe fn get_mut(&mut self, idx: u32) -> &mut T {
+        // SAFETY: the caller guarantees the slot is occupied, hence initialised.
+        unsafe { self.slots.get_unchecked_mut(idx as usize).assume_init_mut() }
+    }
+
+    /// Moves the entry out of `idx` and frees the slot.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Slab::get`]; afterwards `idx` is free.
+    #[inline]
+    pub(crate) unsafe fn take(&mut self, idx: u32) -> T {
+        // SAFETY: the caller guarantees the slot is occupied; it is marked free right after the
+        // read, so the value is never read twice.
+        let value = unsafe { self.slots.get_unchecked(idx as usize).assume_init_read() };
+        self.free.push(idx);
+        value
+    }
+
+    /// Forgets every slot without dropping anything: the owner must have taken the occupied ones.
+    pub(crate) fn reset(&mut self) {
+        self.slots.clear();
+        self.free.clear();
+    }
+
+    /// Bytes this slab has allocated.
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<T>() + self.free.capacity() * 4
+    }
+}

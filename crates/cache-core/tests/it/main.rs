@@ -1,0 +1,27 @@
+//! Integration tests of cache-core: concurrent stress, and a model-based check of
+//! single-threaded semantics against a plain reference model.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
+mod model;
+mod stress;
+
+/// A small deterministic PRNG (splitmix64), so failures replay.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
