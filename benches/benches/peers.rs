@@ -1,5 +1,809 @@
-//! Benchmark `peers` (not built yet).
+//! Benchmark `peers`: query-cache beside quick_cache, moka and a `Mutex<HashMap>` ceiling (issue 2).
+//!
+//! Workloads (u64 keys and values, key universe 1,000,000, capacity 100,000 entries):
+//! - `read_through`: a Zipf(1.0) key stream, `get` and `insert` on a miss, 1 and 2 threads;
+//! - `all_hit`: a full cache, uniform `get`s over its 100,000 keys, 1 and 2 threads;
+//! - `memory_u64`: jemalloc `stats.allocated` delta per entry for 1,000,000 u64→u64 entries;
+//! - `budget_strings`: allocated bytes held by a 64 MiB budget filled with random-length strings.
+//!
+//! Flags: `--quick` (short runs), `--library NAME` and `--workload NAME` (repeatable filters).
+//! Prints a table and writes `target/bench/peers.json` at the workspace root.
 
-fn main() {
-    eprintln!("bench peers is not built yet");
+#![allow(
+    clippy::unwrap_used,
+    reason = "a benchmark binary: a failed setup step should abort loudly"
+)]
+
+use std::hash::{BuildHasherDefault, Hasher};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::{Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use benches::{
+    DEFAULT_SEED, StringLengths, harmonic, keys_of_ranks, make_string, uniform_key_stream,
+    value_of_key, zipf_key_stream,
+};
+use serde::Serialize;
+
+#[global_allocator]
+static A: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+const UNIVERSE: usize = 1_000_000;
+const CAPACITY: usize = 100_000;
+const ZIPF_S: f64 = 1.0;
+const MEMORY_ENTRIES: usize = 1_000_000;
+const PAYLOAD_BYTES: f64 = 16.0;
+const BUDGET_BYTES: u64 = 64 << 20;
+const STRING_MIN: usize = 16;
+const STRING_MAX: usize = 4096;
+/// Keep inserting strings until this many times the budget has gone in.
+const BUDGET_OVERFILL: u64 = 3;
+const THREAD_COUNTS: [usize; 2] = [1, 2];
+const REPEATS: usize = 3;
+/// Operations between two clock reads in the timed loop.
+const CHUNK: usize = 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Libraries under test
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Library {
+    QueryCache,
+    QuickCache,
+    Moka,
+    MutexHashMap,
+}
+
+impl Library {
+    const ALL: [Library; 4] = [
+        Library::QueryCache,
+        Library::QuickCache,
+        Library::Moka,
+        Library::MutexHashMap,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Library::QueryCache => "query-cache",
+            Library::QuickCache => "quick_cache",
+            Library::Moka => "moka",
+            Library::MutexHashMap => "mutex-hashmap",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    ReadThrough,
+    AllHit,
+    MemoryU64,
+    BudgetStrings,
+}
+
+impl Workload {
+    const ALL: [Workload; 4] = [
+        Workload::ReadThrough,
+        Workload::AllHit,
+        Workload::MemoryU64,
+        Workload::BudgetStrings,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Workload::ReadThrough => "read_through",
+            Workload::AllHit => "all_hit",
+            Workload::MemoryU64 => "memory_u64",
+            Workload::BudgetStrings => "budget_strings",
+        }
+    }
+}
+
+/// What the throughput and memory loops need from a u64→u64 cache.
+trait U64Cache: Sync {
+    fn get(&self, key: u64) -> Option<u64>;
+    fn insert(&self, key: u64, value: u64);
+    fn len(&self) -> usize;
+    /// Finish deferred work (moka's pending tasks) before anything is measured.
+    fn settle(&self) {}
+}
+
+/// What the budget loop needs from a u64→String cache.
+trait StringCache {
+    fn insert(&self, key: u64, value: String);
+    fn len(&self) -> usize;
+    fn settle(&self) {}
+}
+
+// --- quick_cache ---
+
+struct QuickU64(quick_cache::sync::Cache<u64, u64>);
+
+impl U64Cache for QuickU64 {
+    #[inline]
+    fn get(&self, key: u64) -> Option<u64> {
+        self.0.get(&key)
+    }
+    #[inline]
+    fn insert(&self, key: u64, value: u64) {
+        self.0.insert(key, value);
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+#[derive(Clone)]
+struct StringLenWeighter;
+
+impl quick_cache::Weighter<u64, String> for StringLenWeighter {
+    fn weight(&self, _key: &u64, value: &String) -> u64 {
+        value.len() as u64
+    }
+}
+
+struct QuickString(quick_cache::sync::Cache<u64, String, StringLenWeighter>);
+
+impl StringCache for QuickString {
+    fn insert(&self, key: u64, value: String) {
+        self.0.insert(key, value);
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+// --- moka ---
+
+struct MokaU64(moka::sync::Cache<u64, u64>);
+
+impl U64Cache for MokaU64 {
+    #[inline]
+    fn get(&self, key: u64) -> Option<u64> {
+        self.0.get(&key)
+    }
+    #[inline]
+    fn insert(&self, key: u64, value: u64) {
+        self.0.insert(key, value);
+    }
+    fn len(&self) -> usize {
+        self.0.entry_count() as usize
+    }
+    fn settle(&self) {
+        self.0.run_pending_tasks();
+    }
+}
+
+struct MokaString(moka::sync::Cache<u64, String>);
+
+impl StringCache for MokaString {
+    fn insert(&self, key: u64, value: String) {
+        self.0.insert(key, value);
+    }
+    fn len(&self) -> usize {
+        self.0.entry_count() as usize
+    }
+    fn settle(&self) {
+        self.0.run_pending_tasks();
+    }
+}
+
+// --- the Mutex<HashMap> ceiling ---
+
+/// A folded-multiply hasher for u64 keys (foldhash's core step with a fixed seed), so the
+/// ceiling is not slowed by SipHash.
+#[derive(Default, Clone, Copy)]
+struct FoldHasher(u64);
+
+impl Hasher for FoldHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        let full = u128::from(self.0 ^ i ^ 0x243f_6a88_85a3_08d3) * 0x1319_8a2e_0370_7344_u128;
+        self.0 = (full as u64) ^ ((full >> 64) as u64);
+    }
+}
+
+type FoldMap = hashbrown::HashMap<u64, u64, BuildHasherDefault<FoldHasher>>;
+
+/// `Mutex<HashMap>` that stops inserting at capacity: no eviction work at all.
+struct MutexMap {
+    map: Mutex<FoldMap>,
+    capacity: usize,
+}
+
+impl MutexMap {
+    fn new(capacity: usize) -> Self {
+        Self {
+            map: Mutex::new(FoldMap::with_capacity_and_hasher(
+                capacity,
+                BuildHasherDefault::default(),
+            )),
+            capacity,
+        }
+    }
+}
+
+impl U64Cache for MutexMap {
+    #[inline]
+    fn get(&self, key: u64) -> Option<u64> {
+        self.map.lock().unwrap().get(&key).copied()
+    }
+    #[inline]
+    fn insert(&self, key: u64, value: u64) {
+        let mut map = self.map.lock().unwrap();
+        if map.len() < self.capacity || map.contains_key(&key) {
+            map.insert(key, value);
+        }
+    }
+    fn len(&self) -> usize {
+        self.map.lock().unwrap().len()
+    }
+}
+
+// --- constructors ---
+
+fn quick_u64(capacity: usize) -> QuickU64 {
+    QuickU64(quick_cache::sync::Cache::new(capacity))
+}
+
+fn moka_u64(capacity: usize) -> MokaU64 {
+    MokaU64(
+        moka::sync::Cache::builder()
+            .max_capacity(capacity as u64)
+            .build(),
+    )
+}
+
+fn quick_string(budget: u64) -> QuickString {
+    let avg = ((STRING_MIN + STRING_MAX) / 2) as u64;
+    QuickString(quick_cache::sync::Cache::with_weighter(
+        (budget / avg) as usize,
+        budget,
+        StringLenWeighter,
+    ))
+}
+
+fn moka_string(budget: u64) -> MokaString {
+    MokaString(
+        moka::sync::Cache::builder()
+            .max_capacity(budget)
+            .weigher(|_key: &u64, value: &String| value.len().try_into().unwrap_or(u32::MAX))
+            .build(),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    mops: f64,
+    hit_ratio: f64,
+}
+
+struct Config {
+    run_for: Duration,
+    warmup_ops: usize,
+    repeats: usize,
+}
+
+/// One thread's timed loop over `stream`, starting at `start` and wrapping around.
+fn drive<C: U64Cache>(
+    cache: &C,
+    stream: &[u64],
+    start: usize,
+    read_through: bool,
+    run_for: Duration,
+) -> (u64, u64, Duration) {
+    let n = stream.len();
+    let mut idx = start % n;
+    let mut ops = 0u64;
+    let mut hits = 0u64;
+    let mut wrong = 0u64;
+    let t0 = Instant::now();
+    loop {
+        for _ in 0..CHUNK {
+            let key = stream[idx];
+            idx += 1;
+            if idx == n {
+                idx = 0;
+            }
+            match cache.get(key) {
+                Some(value) => {
+                    hits += 1;
+                    wrong += u64::from(black_box(value) != value_of_key(key));
+                }
+                None => {
+                    if read_through {
+                        cache.insert(key, value_of_key(key));
+                    }
+                }
+            }
+        }
+        ops += CHUNK as u64;
+        if t0.elapsed() >= run_for {
+            break;
+        }
+    }
+    let elapsed = t0.elapsed();
+    assert_eq!(wrong, 0, "a cache returned a wrong value");
+    (ops, hits, elapsed)
+}
+
+/// Runs `threads` threads over `stream` (each from its own offset), started on a barrier.
+fn timed_run<C: U64Cache>(
+    cache: &C,
+    stream: &[u64],
+    first: usize,
+    threads: usize,
+    read_through: bool,
+    run_for: Duration,
+) -> Sample {
+    let barrier = Barrier::new(threads);
+    let span = stream.len() / threads;
+    let results: Vec<(u64, u64, Duration)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    drive(cache, stream, first + t * span, read_through, run_for)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ops: u64 = results.iter().map(|r| r.0).sum();
+    let hits: u64 = results.iter().map(|r| r.1).sum();
+    let secs = results
+        .iter()
+        .map(|r| r.2.as_secs_f64())
+        .fold(0.0, f64::max);
+    Sample {
+        mops: ops as f64 / secs / 1e6,
+        hit_ratio: hits as f64 / ops as f64,
+    }
+}
+
+/// Read-through: a fresh cache, warmed single-threaded on the start of the stream, then timed.
+fn read_through<C: U64Cache>(
+    make: impl Fn() -> C,
+    stream: &[u64],
+    threads: usize,
+    cfg: &Config,
+) -> Sample {
+    let cache = make();
+    for &key in &stream[..cfg.warmup_ops] {
+        if cache.get(key).is_none() {
+            cache.insert(key, value_of_key(key));
+        }
+    }
+    cache.settle();
+    let sample = timed_run(&cache, stream, cfg.warmup_ops, threads, true, cfg.run_for);
+    drop(cache);
+    sample
+}
+
+/// All-hit: a fresh cache filled with `hot_keys`, then uniform gets over them.
+fn all_hit<C: U64Cache>(
+    make: impl Fn() -> C,
+    hot_keys: &[u64],
+    stream: &[u64],
+    threads: usize,
+    cfg: &Config,
+) -> Sample {
+    let cache = make();
+    for &key in hot_keys {
+        cache.insert(key, value_of_key(key));
+    }
+    cache.settle();
+    let sample = timed_run(&cache, stream, 0, threads, false, cfg.run_for);
+    drop(cache);
+    sample
+}
+
+fn allocated_bytes() -> u64 {
+    tikv_jemalloc_ctl::epoch::advance().unwrap();
+    tikv_jemalloc_ctl::stats::allocated::read().unwrap() as u64
+}
+
+struct MemorySample {
+    bytes_per_entry: f64,
+    entries: usize,
+    mops: f64,
+}
+
+/// Allocated-bytes delta per entry around building and filling a cache with `keys`.
+fn memory_u64<C: U64Cache>(make: impl FnOnce() -> C, keys: &[u64]) -> MemorySample {
+    let before = allocated_bytes();
+    let t0 = Instant::now();
+    let cache = make();
+    for &key in keys {
+        cache.insert(key, value_of_key(key));
+    }
+    cache.settle();
+    let secs = t0.elapsed().as_secs_f64();
+    let after = allocated_bytes();
+    let entries = cache.len();
+    drop(cache);
+    MemorySample {
+        bytes_per_entry: after.saturating_sub(before) as f64 / entries.max(1) as f64,
+        entries,
+        mops: keys.len() as f64 / secs / 1e6,
+    }
+}
+
+struct BudgetSample {
+    budget_ratio: f64,
+    entries: usize,
+    mops: f64,
+}
+
+/// Allocated bytes held by a cache with a `budget`-byte budget after `BUDGET_OVERFILL` × budget
+/// of random-length strings went in.
+fn budget_strings<C: StringCache>(make: impl FnOnce() -> C, budget: u64) -> BudgetSample {
+    let before = allocated_bytes();
+    let t0 = Instant::now();
+    let cache = make();
+    let mut inserted = 0u64;
+    let mut n_inserted = 0u64;
+    let mut lengths = StringLengths::new(STRING_MIN, STRING_MAX, DEFAULT_SEED ^ 0x5717);
+    while inserted < BUDGET_OVERFILL * budget {
+        let len = lengths.next().unwrap_or(STRING_MIN);
+        cache.insert(n_inserted, make_string(len, n_inserted));
+        inserted += len as u64;
+        n_inserted += 1;
+    }
+    cache.settle();
+    let secs = t0.elapsed().as_secs_f64();
+    let after = allocated_bytes();
+    let entries = cache.len();
+    drop(cache);
+    BudgetSample {
+        budget_ratio: after.saturating_sub(before) as f64 / budget as f64,
+        entries,
+        mops: n_inserted as f64 / secs / 1e6,
+    }
+}
+
+fn median(mut samples: Vec<Sample>) -> Sample {
+    samples.sort_by(|a, b| a.mops.total_cmp(&b.mops));
+    samples[samples.len() / 2]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch, table and JSON
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+struct Row {
+    library: &'static str,
+    workload: &'static str,
+    threads: usize,
+    mops: f64,
+    hit_ratio: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes_per_entry: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget_ratio: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entries: Option<usize>,
+    /// Throughput rows: mops / quick_cache's mops in the same run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vs_quick_cache: Option<f64>,
+}
+
+struct Streams {
+    zipf: Vec<u64>,
+    hot_keys: Vec<u64>,
+    uniform: Vec<u64>,
+}
+
+/// One throughput sample for `lib`; `None` when the library is not available.
+fn throughput_sample(
+    lib: Library,
+    workload: Workload,
+    threads: usize,
+    streams: &Streams,
+    cfg: &Config,
+) -> Option<Sample> {
+    macro_rules! run {
+        ($make:expr) => {
+            match workload {
+                Workload::ReadThrough => Some(read_through($make, &streams.zipf, threads, cfg)),
+                Workload::AllHit => Some(all_hit(
+                    $make,
+                    &streams.hot_keys,
+                    &streams.uniform,
+                    threads,
+                    cfg,
+                )),
+                Workload::MemoryU64 | Workload::BudgetStrings => None,
+            }
+        };
+    }
+    match lib {
+        Library::QueryCache => ours::throughput(workload, threads, streams, cfg),
+        Library::QuickCache => run!(|| quick_u64(CAPACITY)),
+        Library::Moka => run!(|| moka_u64(CAPACITY)),
+        Library::MutexHashMap => run!(|| MutexMap::new(CAPACITY)),
+    }
+}
+
+fn memory_row(lib: Library, keys: &[u64]) -> Option<MemorySample> {
+    Some(match lib {
+        Library::QueryCache => return ours::memory(keys),
+        Library::QuickCache => memory_u64(|| quick_u64(keys.len()), keys),
+        Library::Moka => memory_u64(|| moka_u64(keys.len()), keys),
+        Library::MutexHashMap => memory_u64(|| MutexMap::new(keys.len()), keys),
+    })
+}
+
+fn budget_row(lib: Library) -> Option<BudgetSample> {
+    Some(match lib {
+        Library::QueryCache => return ours::budget(BUDGET_BYTES),
+        Library::QuickCache => budget_strings(|| quick_string(BUDGET_BYTES), BUDGET_BYTES),
+        Library::Moka => budget_strings(|| moka_string(BUDGET_BYTES), BUDGET_BYTES),
+        // No eviction, so no budget to hold.
+        Library::MutexHashMap => return None,
+    })
+}
+
+/// query-cache's adapters.
+mod ours {
+    use super::{BudgetSample, Config, MemorySample, Sample, Streams, Workload};
+
+    pub(super) fn throughput(
+        _workload: Workload,
+        _threads: usize,
+        _streams: &Streams,
+        _cfg: &Config,
+    ) -> Option<Sample> {
+        None
+    }
+
+    pub(super) fn memory(_keys: &[u64]) -> Option<MemorySample> {
+        None
+    }
+
+    pub(super) fn budget(_budget: u64) -> Option<BudgetSample> {
+        None
+    }
+}
+
+struct Args {
+    quick: bool,
+    libraries: Vec<String>,
+    workloads: Vec<String>,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        quick: false,
+        libraries: Vec::new(),
+        workloads: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" => args.quick = true,
+            "--library" | "--workload" => {
+                let Some(value) = it.next() else { break };
+                let list = if arg == "--library" {
+                    &mut args.libraries
+                } else {
+                    &mut args.workloads
+                };
+                list.extend(value.split(',').map(str::to_owned));
+            }
+            // `cargo bench` passes `--bench`; ignore it and anything else unknown.
+            _ => {}
+        }
+    }
+    args
+}
+
+fn wanted(filter: &[String], name: &str) -> bool {
+    filter.is_empty() || filter.iter().any(|f| f == name)
+}
+
+fn fmt_opt(value: Option<f64>, digits: usize) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "{:<14} {:<15} {:>3} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9}",
+        "library", "workload", "thr", "Mops/s", "vs qc", "hit", "bytes/entry", "budget", "entries"
+    );
+    for r in rows {
+        println!(
+            "{:<14} {:<15} {:>3} {:>9.2} {:>9} {:>9} {:>12} {:>9} {:>9}",
+            r.library,
+            r.workload,
+            r.threads,
+            r.mops,
+            fmt_opt(r.vs_quick_cache, 2),
+            fmt_opt(r.hit_ratio, 4),
+            fmt_opt(r.bytes_per_entry, 1),
+            fmt_opt(r.budget_ratio, 3),
+            r.entries.map_or_else(|| "-".to_owned(), |e| e.to_string()),
+        );
+    }
+}
+
+fn json_path() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest.parent().map_or(manifest.clone(), PathBuf::from);
+    root.join("target").join("bench").join("peers.json")
+}
+
+fn main() -> Result<()> {
+    let args = parse_args();
+    let cfg = if args.quick {
+        Config {
+            run_for: Duration::from_millis(150),
+            warmup_ops: 300_000,
+            repeats: REPEATS,
+        }
+    } else {
+        Config {
+            run_for: Duration::from_millis(1500),
+            warmup_ops: 1_000_000,
+            repeats: REPEATS,
+        }
+    };
+    let libraries: Vec<Library> = Library::ALL
+        .into_iter()
+        .filter(|l| wanted(&args.libraries, l.name()))
+        .collect();
+    let workloads: Vec<Workload> = Workload::ALL
+        .into_iter()
+        .filter(|w| wanted(&args.workloads, w.name()))
+        .collect();
+
+    let t0 = Instant::now();
+    let stream_len = if args.quick { 4 << 20 } else { 16 << 20 };
+    let hot_keys = keys_of_ranks(CAPACITY);
+    let streams = Streams {
+        zipf: zipf_key_stream(stream_len, UNIVERSE, ZIPF_S, DEFAULT_SEED),
+        uniform: uniform_key_stream(stream_len / 2, &hot_keys, DEFAULT_SEED ^ 0xa11),
+        hot_keys,
+    };
+    let memory_keys = keys_of_ranks(MEMORY_ENTRIES);
+    eprintln!(
+        "peers: streams ready in {:.2}s (zipf {} keys, uniform {} keys; ideal LFU hit ratio {:.3}); {} repeats of {:?}",
+        t0.elapsed().as_secs_f64(),
+        streams.zipf.len(),
+        streams.uniform.len(),
+        harmonic(CAPACITY, ZIPF_S) / harmonic(UNIVERSE, ZIPF_S),
+        cfg.repeats,
+        cfg.run_for,
+    );
+
+    let mut rows = Vec::new();
+    for &workload in &workloads {
+        match workload {
+            Workload::ReadThrough | Workload::AllHit => {
+                for threads in THREAD_COUNTS {
+                    // Repeats interleave the libraries, so background noise spreads evenly.
+                    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); libraries.len()];
+                    for _ in 0..cfg.repeats {
+                        for (i, &lib) in libraries.iter().enumerate() {
+                            if let Some(s) =
+                                throughput_sample(lib, workload, threads, &streams, &cfg)
+                            {
+                                samples[i].push(s);
+                            }
+                        }
+                    }
+                    let medians: Vec<Option<Sample>> = samples
+                        .into_iter()
+                        .map(|s| (!s.is_empty()).then(|| median(s)))
+                        .collect();
+                    let qc = libraries
+                        .iter()
+                        .position(|&l| l == Library::QuickCache)
+                        .and_then(|i| medians[i]);
+                    for (&lib, m) in libraries.iter().zip(medians) {
+                        let Some(m) = m else { continue };
+                        let row = Row {
+                            library: lib.name(),
+                            workload: workload.name(),
+                            threads,
+                            mops: m.mops,
+                            hit_ratio: Some(m.hit_ratio),
+                            bytes_per_entry: None,
+                            budget_ratio: None,
+                            entries: None,
+                            vs_quick_cache: qc.map(|q| m.mops / q.mops),
+                        };
+                        eprintln!(
+                            "  {:<14} {:<13} {}t {:>8.2} Mops/s  hit {:.4}",
+                            row.library, row.workload, threads, row.mops, m.hit_ratio
+                        );
+                        rows.push(row);
+                    }
+                }
+            }
+            Workload::MemoryU64 => {
+                for &lib in &libraries {
+                    let Some(m) = memory_row(lib, &memory_keys) else {
+                        continue;
+                    };
+                    eprintln!(
+                        "  {:<14} memory_u64: {:.1} bytes/entry ({:.1} over the payload), {} entries",
+                        lib.name(),
+                        m.bytes_per_entry,
+                        m.bytes_per_entry - PAYLOAD_BYTES,
+                        m.entries
+                    );
+                    rows.push(Row {
+                        library: lib.name(),
+                        workload: workload.name(),
+                        threads: 1,
+                        mops: m.mops,
+                        hit_ratio: None,
+                        bytes_per_entry: Some(m.bytes_per_entry),
+                        budget_ratio: None,
+                        entries: Some(m.entries),
+                        vs_quick_cache: None,
+                    });
+                }
+            }
+            Workload::BudgetStrings => {
+                for &lib in &libraries {
+                    let Some(b) = budget_row(lib) else { continue };
+                    eprintln!(
+                        "  {:<14} budget_strings: {:.3} × budget, {} entries",
+                        lib.name(),
+                        b.budget_ratio,
+                        b.entries
+                    );
+                    rows.push(Row {
+                        library: lib.name(),
+                        workload: workload.name(),
+                        threads: 1,
+                        mops: b.mops,
+                        hit_ratio: None,
+                        bytes_per_entry: None,
+                        budget_ratio: Some(b.budget_ratio),
+                        entries: Some(b.entries),
+                        vs_quick_cache: None,
+                    });
+                }
+            }
+        }
+    }
+
+    println!();
+    print_table(&rows);
+    println!(
+        "\nmemory_u64: whole allocated delta per entry, 16-byte payload included (target ≤ 48); \
+         budget_strings: allocated delta / 64 MiB (target 0.90–1.05; peers weigh by string length)"
+    );
+
+    let path = json_path();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&rows)? + "\n")
+        .with_context(|| format!("write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
