@@ -1,7 +1,20 @@
-//! `cargo xtask demo`.
+//! `cargo xtask demo`: the whole stack on the embedded default workload (release build).
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
-pub(crate) fn run(_args: &[String]) -> Result<()> {
-    bail!("`cargo xtask demo` is not built yet")
+use crate::{cargo, run_checked};
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--release",
+        "--package",
+        "query-cache",
+        "--example",
+        "demo",
+        "--",
+    ]);
+    cmd.args(args);
+    run_checked(cmd, "demo")
 }

@@ -1,0 +1,174 @@
+//! The demo behind `cargo xtask demo`: a query service's read path on an embedded workload.
+//!
+//! Two worker threads answer "queries" drawn from a skewed (Zipf 1.0) distribution over 200,000
+//! distinct queries. A miss runs the "database": it builds a result of 1 to 20 rows and costs
+//! about 10 µs of CPU. Results are cached by query text under a 32 MiB budget with a 60 s TTL.
+//! Halfway through, the budget is cut to 8 MiB, as memory management would under pressure.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use query_cache::{Cache, HeapSize, ManagedCache, RemovalCause};
+
+/// One row of a query result.
+struct Row {
+    id: u64,
+    name: String,
+    score: f64,
+}
+
+impl HeapSize for Row {
+    fn heap_size(&self) -> usize {
+        self.name.heap_size()
+    }
+}
+
+/// A query result, shared between the cache and its readers.
+type Rows = Arc<Vec<Row>>;
+
+const QUERIES: u64 = 100_000;
+const REQUESTS_PER_THREAD: usize = 200_000;
+const THREADS: usize = 2;
+
+fn main() {
+    let cache: Cache<String, Rows> = Cache::builder()
+        .name("query-results")
+        .max_bytes(32 << 20)
+        .time_to_live(Duration::from_secs(60))
+        .build()
+        .unwrap_or_else(|e| panic!("demo configuration: {e}"));
+
+    println!(
+        "query-cache demo: {THREADS} threads, {REQUESTS_PER_THREAD} requests each, {QUERIES} distinct queries (Zipf 1.0)"
+    );
+    println!(
+        "cache: {} shards, budget {} MiB, {} bytes overhead per entry, TTL 60 s\n",
+        cache.shard_count(),
+        cache.capacity() >> 20,
+        cache.entry_overhead()
+    );
+
+    let zipf = Zipf::new(QUERIES, 1.0);
+    let db_nanos = AtomicU64::new(0);
+    let phase = |label: &str, requests: usize, seed: u64| {
+        let started = Instant::now();
+        let before = cache.stats();
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let (cache, zipf, db_nanos) = (&cache, &zipf, &db_nanos);
+                s.spawn(move || {
+                    let mut rng = seed.wrapping_add(t as u64 * 0x9E37_79B9);
+                    for _ in 0..requests {
+                        let q = zipf.sample(&mut rng);
+                        let sql = format!("SELECT id, name, score FROM items WHERE category = {q}");
+                        let rows = cache
+                            .get_or_insert_with(sql, || run_query(q, db_nanos))
+                            .unwrap_or_else(|e| panic!("load failed: {e}"));
+                        black_box(rows.len());
+                    }
+                });
+            }
+        });
+        let elapsed = started.elapsed();
+        let after = cache.stats();
+        let gets = after.gets() - before.gets();
+        let hits = after.hits - before.hits;
+        println!(
+            "{label:<28} {:>7.2} s  {:>6.2} M req/s  hit ratio {:>5.1} %  loads {:>7}  entries {:>7}  {:>5.1} of {:>2} MiB",
+            elapsed.as_secs_f64(),
+            gets as f64 / elapsed.as_secs_f64() / 1e6,
+            100.0 * hits as f64 / gets.max(1) as f64,
+            after.load_successes - before.load_successes,
+            cache.entry_count(),
+            cache.weighted_size() as f64 / (1 << 20) as f64,
+            cache.capacity() >> 20,
+        );
+    };
+
+    phase("warm-up, 32 MiB budget", REQUESTS_PER_THREAD / 4, 1);
+    phase("steady state, 32 MiB", REQUESTS_PER_THREAD, 2);
+    let managed: &dyn ManagedCache = &cache;
+    managed.set_capacity(8 << 20);
+    println!("-- memory pressure: budget cut to 8 MiB (ManagedCache::set_capacity) --");
+    phase("steady state, 8 MiB", REQUESTS_PER_THREAD, 3);
+
+    let s = cache.stats();
+    println!("\nwhat the cache did");
+    println!("  requests          {:>12}", s.gets());
+    println!(
+        "  hits              {:>12}  ({:.1} %)",
+        s.hits,
+        100.0 * s.hit_ratio()
+    );
+    println!(
+        "  loads             {:>12}  ({:.1} ms of database time, {:.1} µs each)",
+        s.load_successes,
+        db_nanos.load(Ordering::Relaxed) as f64 / 1e6,
+        s.load_nanos as f64 / s.load_successes.max(1) as f64 / 1e3
+    );
+    for cause in RemovalCause::ALL {
+        println!(
+            "  removed: {:<8} {:>12}  ({:.1} MiB)",
+            cause.as_str(),
+            s.removals(cause),
+            s.removed_weight_of(cause) as f64 / (1 << 20) as f64
+        );
+    }
+    println!(
+        "  now holding       {:>12}  entries, {:.1} MiB charged of {} MiB; tables and slabs {:.1} MiB",
+        cache.entry_count(),
+        cache.weighted_size() as f64 / (1 << 20) as f64,
+        cache.capacity() >> 20,
+        cache.structure_bytes() as f64 / (1 << 20) as f64
+    );
+}
+
+/// The "database": builds 1 to 20 rows for query `q` and burns about 10 µs.
+fn run_query(q: u64, db_nanos: &AtomicU64) -> Rows {
+    let started = Instant::now();
+    let n = 1 + (q * 7919 % 20);
+    let rows = (0..n)
+        .map(|i| Row {
+            id: q * 100 + i,
+            name: format!("item-{q}-{i}"),
+            score: (q ^ i) as f64 / 7.0,
+        })
+        .collect::<Vec<_>>();
+    while started.elapsed() < Duration::from_micros(10) {
+        std::hint::spin_loop();
+    }
+    black_box(rows.iter().map(|r| r.id as f64 + r.score).sum::<f64>());
+    db_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    Arc::new(rows)
+}
+
+/// Zipf(s) over 0..n by inverse CDF on a precomputed table.
+struct Zipf {
+    cdf: Vec<f64>,
+}
+
+impl Zipf {
+    fn new(n: u64, s: f64) -> Self {
+        let mut acc = 0.0;
+        let mut cdf: Vec<f64> = (1..=n)
+            .map(|k| {
+                acc += 1.0 / (k as f64).powf(s);
+                acc
+            })
+            .collect();
+        for c in &mut cdf {
+            *c /= acc;
+        }
+        Self { cdf }
+    }
+
+    fn sample(&self, state: &mut u64) -> u64 {
+        *state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let u = (*state >> 11) as f64 / (1u64 << 53) as f64;
+        self.cdf.partition_point(|&c| c < u) as u64
+    }
+}
