@@ -564,25 +564,86 @@ fn budget_row(lib: Library) -> Option<BudgetSample> {
     })
 }
 
-/// query-cache's adapters.
+/// query-cache's adapters: the facade's `Cache` with its defaults (HeapSize weigher, default
+/// shard count and hasher), bounded by entries for the u64 rows and by bytes for the strings.
 mod ours {
-    use super::{BudgetSample, Config, MemorySample, Sample, Streams, Workload};
+    use super::{
+        BudgetSample, CAPACITY, Config, MemorySample, Sample, Streams, StringCache, U64Cache,
+        Workload, all_hit, budget_strings, memory_u64, read_through,
+    };
+
+    pub(super) struct OursU64(query_cache::Cache<u64, u64>);
+
+    impl U64Cache for OursU64 {
+        #[inline]
+        fn get(&self, key: u64) -> Option<u64> {
+            self.0.get(&key)
+        }
+        #[inline]
+        fn insert(&self, key: u64, value: u64) {
+            self.0.insert(key, value);
+        }
+        fn len(&self) -> usize {
+            self.0.entry_count() as usize
+        }
+    }
+
+    struct OursString(query_cache::Cache<u64, String>);
+
+    impl StringCache for OursString {
+        fn insert(&self, key: u64, value: String) {
+            self.0.insert(key, value);
+        }
+        fn len(&self) -> usize {
+            self.0.entry_count() as usize
+        }
+    }
+
+    pub(super) fn u64_cache(capacity: usize) -> OursU64 {
+        OursU64(
+            query_cache::Cache::builder()
+                .max_entries(capacity as u64)
+                .build()
+                .unwrap(),
+        )
+    }
 
     pub(super) fn throughput(
-        _workload: Workload,
-        _threads: usize,
-        _streams: &Streams,
-        _cfg: &Config,
+        workload: Workload,
+        threads: usize,
+        streams: &Streams,
+        cfg: &Config,
     ) -> Option<Sample> {
-        None
+        let make = || u64_cache(CAPACITY);
+        match workload {
+            Workload::ReadThrough => Some(read_through(make, &streams.zipf, threads, cfg)),
+            Workload::AllHit => Some(all_hit(
+                make,
+                &streams.hot_keys,
+                &streams.uniform,
+                threads,
+                cfg,
+            )),
+            Workload::MemoryU64 | Workload::BudgetStrings => None,
+        }
     }
 
-    pub(super) fn memory(_keys: &[u64]) -> Option<MemorySample> {
-        None
+    pub(super) fn memory(keys: &[u64]) -> Option<MemorySample> {
+        Some(memory_u64(|| u64_cache(keys.len()), keys))
     }
 
-    pub(super) fn budget(_budget: u64) -> Option<BudgetSample> {
-        None
+    pub(super) fn budget(budget: u64) -> Option<BudgetSample> {
+        Some(budget_strings(
+            || {
+                OursString(
+                    query_cache::Cache::builder()
+                        .max_bytes(budget)
+                        .build()
+                        .unwrap(),
+                )
+            },
+            budget,
+        ))
     }
 }
 
