@@ -6,7 +6,12 @@
 //! - `memory_u64`: jemalloc `stats.allocated` delta per entry for 1,000,000 u64→u64 entries;
 //! - `budget_strings`: allocated bytes held by a 64 MiB budget filled with random-length strings.
 //!
-//! Flags: `--quick` (short runs), `--library NAME` and `--workload NAME` (repeatable filters).
+//! Each library gets its own cache, warmed once; timed slices (1 s, 5 of them) then take turns
+//! between the libraries and the table shows the median, so noise from a busy machine hits all
+//! libraries alike and the ratio against quick_cache from the same run stays meaningful.
+//!
+//! Flags: `--quick` (3 slices of 150 ms), `--repeats N`, `--library NAME` and `--workload NAME`
+//! (repeatable or comma-separated filters).
 //! Prints a table and writes `target/bench/peers.json` at the workspace root.
 
 #![allow(
@@ -41,7 +46,9 @@ const STRING_MAX: usize = 4096;
 /// Keep inserting strings until this many times the budget has gone in.
 const BUDGET_OVERFILL: u64 = 3;
 const THREAD_COUNTS: [usize; 2] = [1, 2];
-const REPEATS: usize = 3;
+/// Timed slices per (library, workload, threads); the table shows the median.
+const REPEATS: usize = 5;
+const QUICK_REPEATS: usize = 3;
 /// Operations between two clock reads in the timed loop.
 const CHUNK: usize = 1024;
 
@@ -380,41 +387,50 @@ fn timed_run<C: U64Cache>(
     }
 }
 
-/// Read-through: a fresh cache, warmed single-threaded on the start of the stream, then timed.
-fn read_through<C: U64Cache>(
-    make: impl Fn() -> C,
-    stream: &[u64],
-    threads: usize,
-    cfg: &Config,
-) -> Sample {
-    let cache = make();
-    for &key in &stream[..cfg.warmup_ops] {
-        if cache.get(key).is_none() {
-            cache.insert(key, value_of_key(key));
+/// Prepares `cache` for `workload`: read-through warms it single-threaded on the first
+/// `warmup_ops` keys of the Zipf stream; all-hit fills it with the hot keys.
+fn prepare<C: U64Cache>(cache: &C, workload: Workload, streams: &Streams, cfg: &Config) {
+    match workload {
+        Workload::ReadThrough => {
+            for &key in &streams.zipf[..cfg.warmup_ops.min(streams.zipf.len())] {
+                if cache.get(key).is_none() {
+                    cache.insert(key, value_of_key(key));
+                }
+            }
         }
+        Workload::AllHit => {
+            for &key in &streams.hot_keys {
+                cache.insert(key, value_of_key(key));
+            }
+        }
+        Workload::MemoryU64 | Workload::BudgetStrings => {}
     }
     cache.settle();
-    let sample = timed_run(&cache, stream, cfg.warmup_ops, threads, true, cfg.run_for);
-    drop(cache);
-    sample
 }
 
-/// All-hit: a fresh cache filled with `hot_keys`, then uniform gets over them.
-fn all_hit<C: U64Cache>(
-    make: impl Fn() -> C,
-    hot_keys: &[u64],
-    stream: &[u64],
+/// One timed slice of `workload` on an already prepared cache; `round` moves the threads'
+/// starting offsets so successive slices read on through the stream.
+fn timed_slice<C: U64Cache>(
+    cache: &C,
+    workload: Workload,
     threads: usize,
+    round: usize,
+    streams: &Streams,
     cfg: &Config,
 ) -> Sample {
-    let cache = make();
-    for &key in hot_keys {
-        cache.insert(key, value_of_key(key));
-    }
-    cache.settle();
-    let sample = timed_run(&cache, stream, 0, threads, false, cfg.run_for);
-    drop(cache);
-    sample
+    let (stream, first, read_through) = match workload {
+        Workload::ReadThrough => (&streams.zipf[..], cfg.warmup_ops, true),
+        _ => (&streams.uniform[..], 0, false),
+    };
+    let shift = round * (stream.len() / (threads * cfg.repeats.max(1)));
+    timed_run(
+        cache,
+        stream,
+        first + shift,
+        threads,
+        read_through,
+        cfg.run_for,
+    )
 }
 
 fn allocated_bytes() -> u64 {
@@ -514,40 +530,40 @@ struct Streams {
     uniform: Vec<u64>,
 }
 
-/// One throughput sample for `lib`; `None` when the library is not available.
-fn throughput_sample(
-    lib: Library,
-    workload: Workload,
-    threads: usize,
-    streams: &Streams,
-    cfg: &Config,
-) -> Option<Sample> {
-    macro_rules! run {
-        ($make:expr) => {
-            match workload {
-                Workload::ReadThrough => Some(read_through($make, &streams.zipf, threads, cfg)),
-                Workload::AllHit => Some(all_hit(
-                    $make,
-                    &streams.hot_keys,
-                    &streams.uniform,
-                    threads,
-                    cfg,
-                )),
-                Workload::MemoryU64 | Workload::BudgetStrings => None,
-            }
-        };
-    }
-    match lib {
-        Library::QueryCache => ours::throughput(workload, threads, streams, cfg),
-        Library::QuickCache => run!(|| quick_u64(CAPACITY)),
-        Library::Moka => run!(|| moka_u64(CAPACITY)),
-        Library::MutexHashMap => run!(|| MutexMap::new(CAPACITY)),
+/// One u64 cache of any library, so the libraries can sit side by side and take turns; the
+/// match happens once per timed slice, never per operation.
+enum AnyU64 {
+    Ours(ours::OursU64),
+    Quick(QuickU64),
+    Moka(MokaU64),
+    Mutex(MutexMap),
+}
+
+macro_rules! with_cache {
+    ($any:expr, $c:ident => $body:expr) => {
+        match $any {
+            AnyU64::Ours($c) => $body,
+            AnyU64::Quick($c) => $body,
+            AnyU64::Moka($c) => $body,
+            AnyU64::Mutex($c) => $body,
+        }
+    };
+}
+
+impl AnyU64 {
+    fn new(lib: Library, capacity: usize) -> Self {
+        match lib {
+            Library::QueryCache => AnyU64::Ours(ours::u64_cache(capacity)),
+            Library::QuickCache => AnyU64::Quick(quick_u64(capacity)),
+            Library::Moka => AnyU64::Moka(moka_u64(capacity)),
+            Library::MutexHashMap => AnyU64::Mutex(MutexMap::new(capacity)),
+        }
     }
 }
 
 fn memory_row(lib: Library, keys: &[u64]) -> Option<MemorySample> {
     Some(match lib {
-        Library::QueryCache => return ours::memory(keys),
+        Library::QueryCache => memory_u64(|| ours::u64_cache(keys.len()), keys),
         Library::QuickCache => memory_u64(|| quick_u64(keys.len()), keys),
         Library::Moka => memory_u64(|| moka_u64(keys.len()), keys),
         Library::MutexHashMap => memory_u64(|| MutexMap::new(keys.len()), keys),
@@ -567,10 +583,7 @@ fn budget_row(lib: Library) -> Option<BudgetSample> {
 /// query-cache's adapters: the facade's `Cache` with its defaults (HeapSize weigher, default
 /// shard count and hasher), bounded by entries for the u64 rows and by bytes for the strings.
 mod ours {
-    use super::{
-        BudgetSample, CAPACITY, Config, MemorySample, Sample, Streams, StringCache, U64Cache,
-        Workload, all_hit, budget_strings, memory_u64, read_through,
-    };
+    use super::{BudgetSample, StringCache, U64Cache, budget_strings};
 
     pub(super) struct OursU64(query_cache::Cache<u64, u64>);
 
@@ -608,30 +621,6 @@ mod ours {
         )
     }
 
-    pub(super) fn throughput(
-        workload: Workload,
-        threads: usize,
-        streams: &Streams,
-        cfg: &Config,
-    ) -> Option<Sample> {
-        let make = || u64_cache(CAPACITY);
-        match workload {
-            Workload::ReadThrough => Some(read_through(make, &streams.zipf, threads, cfg)),
-            Workload::AllHit => Some(all_hit(
-                make,
-                &streams.hot_keys,
-                &streams.uniform,
-                threads,
-                cfg,
-            )),
-            Workload::MemoryU64 | Workload::BudgetStrings => None,
-        }
-    }
-
-    pub(super) fn memory(keys: &[u64]) -> Option<MemorySample> {
-        Some(memory_u64(|| u64_cache(keys.len()), keys))
-    }
-
     pub(super) fn budget(budget: u64) -> Option<BudgetSample> {
         Some(budget_strings(
             || {
@@ -649,6 +638,7 @@ mod ours {
 
 struct Args {
     quick: bool,
+    repeats: Option<usize>,
     libraries: Vec<String>,
     workloads: Vec<String>,
 }
@@ -656,6 +646,7 @@ struct Args {
 fn parse_args() -> Args {
     let mut args = Args {
         quick: false,
+        repeats: None,
         libraries: Vec::new(),
         workloads: Vec::new(),
     };
@@ -663,6 +654,12 @@ fn parse_args() -> Args {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--quick" => args.quick = true,
+            "--repeats" => {
+                args.repeats = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .map(|n: usize| n.max(1));
+            }
             "--library" | "--workload" => {
                 let Some(value) = it.next() else { break };
                 let list = if arg == "--library" {
@@ -720,13 +717,13 @@ fn main() -> Result<()> {
         Config {
             run_for: Duration::from_millis(150),
             warmup_ops: 300_000,
-            repeats: REPEATS,
+            repeats: args.repeats.unwrap_or(QUICK_REPEATS),
         }
     } else {
         Config {
-            run_for: Duration::from_millis(1500),
+            run_for: Duration::from_millis(1000),
             warmup_ops: 1_000_000,
-            repeats: REPEATS,
+            repeats: args.repeats.unwrap_or(REPEATS),
         }
     };
     let libraries: Vec<Library> = Library::ALL
@@ -742,11 +739,24 @@ fn main() -> Result<()> {
     let stream_len = if args.quick { 4 << 20 } else { 16 << 20 };
     let hot_keys = keys_of_ranks(CAPACITY);
     let streams = Streams {
-        zipf: zipf_key_stream(stream_len, UNIVERSE, ZIPF_S, DEFAULT_SEED),
-        uniform: uniform_key_stream(stream_len / 2, &hot_keys, DEFAULT_SEED ^ 0xa11),
+        // Streams a filtered run does not use are left empty.
+        zipf: if workloads.contains(&Workload::ReadThrough) {
+            zipf_key_stream(stream_len, UNIVERSE, ZIPF_S, DEFAULT_SEED)
+        } else {
+            Vec::new()
+        },
+        uniform: if workloads.contains(&Workload::AllHit) {
+            uniform_key_stream(stream_len / 2, &hot_keys, DEFAULT_SEED ^ 0xa11)
+        } else {
+            Vec::new()
+        },
         hot_keys,
     };
-    let memory_keys = keys_of_ranks(MEMORY_ENTRIES);
+    let memory_keys = if workloads.contains(&Workload::MemoryU64) {
+        keys_of_ranks(MEMORY_ENTRIES)
+    } else {
+        Vec::new()
+    };
     eprintln!(
         "peers: streams ready in {:.2}s (zipf {} keys, uniform {} keys; ideal LFU hit ratio {:.3}); {} repeats of {:?}",
         t0.elapsed().as_secs_f64(),
@@ -762,17 +772,26 @@ fn main() -> Result<()> {
         match workload {
             Workload::ReadThrough | Workload::AllHit => {
                 for threads in THREAD_COUNTS {
-                    // Repeats interleave the libraries, so background noise spreads evenly.
+                    // Every library gets its own cache, prepared once; then the timed slices
+                    // take turns, so background noise (other builds on the machine) spreads
+                    // over all libraries alike and the ratios stay meaningful.
+                    let caches: Vec<AnyU64> = libraries
+                        .iter()
+                        .map(|&lib| {
+                            let cache = AnyU64::new(lib, CAPACITY);
+                            with_cache!(&cache, c => prepare(c, workload, &streams, &cfg));
+                            cache
+                        })
+                        .collect();
                     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); libraries.len()];
-                    for _ in 0..cfg.repeats {
-                        for (i, &lib) in libraries.iter().enumerate() {
-                            if let Some(s) =
-                                throughput_sample(lib, workload, threads, &streams, &cfg)
-                            {
-                                samples[i].push(s);
-                            }
+                    for round in 0..cfg.repeats {
+                        for (i, cache) in caches.iter().enumerate() {
+                            samples[i].push(with_cache!(cache, c => timed_slice(
+                                c, workload, threads, round, &streams, &cfg
+                            )));
                         }
                     }
+                    drop(caches);
                     let medians: Vec<Option<Sample>> = samples
                         .into_iter()
                         .map(|s| (!s.is_empty()).then(|| median(s)))
