@@ -195,3 +195,15 @@ fn dir_in(mount: &CgroupMount, path: &str, exists: impl Fn(&Path) -> bool) -> Pa
         None => mount_point,
     }
 }
+
+#[cfg(test)]
+impl Cgroup {
+    /// `open_chain` over `leaf` and its ancestors up to `top`, as discovery does.
+    pub(super) fn open_chain_for_test(version: CgroupVersion, leaf: &Path, top: &Path) -> Self {
+        Self::open_chain(
+            version,
+            leaf,
+            leaf.ancestors().take_while(|a| a.starts_with(top)),
+        )
+    }
+}

@@ -1,1 +1,356 @@
-//! Unit tests for the probe on fixture files.
+//! Unit tests for the probe on fixture files, and for cgroup discovery on parsed fixtures.
+
+use std::path::{Path, PathBuf};
+
+use super::cgroup::{Plan, resolve};
+use super::*;
+use crate::parse::{CgroupMount, CgroupMounts, CgroupPaths};
+
+/// A fixture directory, removed on drop.
+struct Fixture(PathBuf);
+
+impl Fixture {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "memory-probe-{}-{name}-{}",
+            std::process::id(),
+            unix_millis()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const MEMINFO: &str = "MemTotal: 8388608 kB\nMemFree: 1048576 kB\nMemAvailable: 4194304 kB\n";
+const PSI: &str = "some avg10=12.50 avg60=3.00 avg300=1.00 total=777\n\
+                   full avg10=2.00 avg60=1.00 avg300=0.50 total=55\n";
+
+fn v2_fixture(f: &Fixture) -> Probe {
+    let statm = f.write("statm", "5000 1000 300 10 0 800 0\n");
+    let meminfo = f.write("meminfo", MEMINFO);
+    f.write("memory.max", "2147483648\n");
+    f.write("memory.high", "1073741824\n");
+    f.write("memory.current", "536870912\n");
+    f.write(
+        "memory.events",
+        "low 0\nhigh 5\nmax 2\noom 1\noom_kill 1\noom_group_kill 0\n",
+    );
+    f.write("memory.pressure", PSI);
+    Probe::builder()
+        .statm(statm)
+        .page_size(4096)
+        .meminfo(meminfo)
+        .cgroup_v2(&f.0)
+        .allocator_stats(false)
+        .system_fallback(false)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn v2_fixture_gives_every_figure() {
+    let f = Fixture::new("v2");
+    let probe = v2_fixture(&f);
+    assert_eq!(probe.cgroup(), Some((CgroupVersion::V2, f.0.as_path())));
+    assert_eq!(
+        probe.pressure_source(),
+        Some(f.path("memory.pressure").as_path())
+    );
+    let s = probe.sample();
+    assert!(s.unix_millis > 0);
+    assert_eq!(s.process_rss, Some(1000 * 4096));
+    assert_eq!(s.system_total, Some(8 << 30));
+    assert_eq!(s.system_available, Some(4 << 30));
+    assert_eq!(s.cgroup.max, Some(2 << 30));
+    assert_eq!(s.cgroup.high, Some(1 << 30));
+    assert_eq!(s.cgroup.current, Some(512 << 20));
+    let events = s.cgroup.events.unwrap();
+    assert_eq!(
+        (events.high, events.max, events.oom, events.oom_kill),
+        (5, 2, 1, 1)
+    );
+    let psi = s.psi.unwrap();
+    assert_eq!((psi.some.avg10, psi.some.total_us), (12.5, 777));
+    assert_eq!(psi.full.map(|l| l.total_us), Some(55));
+    assert_eq!(s.limit(), Some(1 << 30));
+    assert_eq!(s.allocator, Default::default());
+}
+
+#[test]
+fn files_are_reread_on_every_sample() {
+    let f = Fixture::new("reread");
+    let probe = v2_fixture(&f);
+    assert_eq!(probe.sample().cgroup.current, Some(512 << 20));
+    // Rewritten in place (same inode), as the kernel's files change under an open descriptor.
+    f.write("memory.current", "1024\n");
+    f.write("memory.max", "max\n");
+    f.write("statm", "5000 2000 300 10 0 800 0\n");
+    let s = probe.sample();
+    assert_eq!(s.cgroup.current, Some(1024));
+    assert_eq!(s.cgroup.max, None);
+    assert_eq!(s.process_rss, Some(2000 * 4096));
+}
+
+#[test]
+fn a_malformed_file_loses_only_its_own_figures() {
+    let f = Fixture::new("malformed");
+    let probe = v2_fixture(&f);
+    f.write("memory.events", "high 5\nmax 2\n"); // truncated
+    f.write("memory.pressure", "some avg10=");
+    f.write("meminfo", "");
+    f.write("memory.high", "lots\n");
+    let s = probe.sample();
+    assert_eq!(s.cgroup.events, None);
+    assert_eq!(s.psi, None);
+    assert_eq!((s.system_total, s.system_available), (None, None));
+    assert_eq!(s.cgroup.high, None);
+    assert_eq!(s.cgroup.max, Some(2 << 30));
+    assert_eq!(s.process_rss, Some(1000 * 4096));
+}
+
+#[test]
+fn a_file_larger_than_the_buffer_is_unknown_not_truncated() {
+    let f = Fixture::new("large");
+    let probe = v2_fixture(&f);
+    let mut big = String::from(MEMINFO);
+    while big.len() < 16 << 10 {
+        big.push_str("Padding:               0 kB\n");
+    }
+    f.write("meminfo", &big);
+    assert_eq!(probe.sample().system_total, None);
+}
+
+#[test]
+fn v1_fixture() {
+    let f = Fixture::new("v1");
+    f.write("memory.limit_in_bytes", "9223372036854771712\n");
+    f.write("memory.usage_in_bytes", "4734976\n");
+    let probe = Probe::builder()
+        .cgroup_v1(&f.0)
+        .allocator_stats(false)
+        .build()
+        .unwrap();
+    let s = probe.sample();
+    assert_eq!(s.cgroup.max, None);
+    assert_eq!(s.cgroup.high, None);
+    assert_eq!(s.cgroup.current, Some(4734976));
+    assert_eq!(s.cgroup.events, None);
+
+    f.write("memory.limit_in_bytes", "268435456\n");
+    assert_eq!(probe.sample().cgroup.max, Some(256 << 20));
+}
+
+#[test]
+fn least_limit_over_the_ancestor_chain() {
+    let f = Fixture::new("chain");
+    let leaf = f.0.join("a/b");
+    std::fs::create_dir_all(&leaf).unwrap();
+    std::fs::write(f.0.join("memory.max"), "1073741824\n").unwrap();
+    std::fs::write(f.0.join("a/memory.max"), "max\n").unwrap();
+    std::fs::write(leaf.join("memory.max"), "2147483648\n").unwrap();
+    std::fs::write(leaf.join("memory.high"), "max\n").unwrap();
+    let cgroup = cgroup::Cgroup::open_chain_for_test(CgroupVersion::V2, &leaf, &f.0);
+    let c = cgroup.read(&mut file::Buf::new());
+    assert_eq!(c.max, Some(1 << 30));
+    assert_eq!(c.high, None);
+}
+
+#[test]
+fn explicit_paths_must_open() {
+    let err = Probe::builder()
+        .meminfo("/nonexistent/meminfo")
+        .build()
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("could not open /nonexistent/meminfo"),
+        "{msg}"
+    );
+    assert!(std::error::Error::source(&err).is_some());
+
+    let err = Probe::builder().page_size(3000).build().unwrap_err();
+    assert!(err.to_string().contains("power of two"), "{err}");
+}
+
+#[test]
+fn without_cgroup_reports_no_cgroup() {
+    let probe = Probe::builder().without_cgroup().build().unwrap();
+    assert!(probe.cgroup().is_none());
+    assert_eq!(probe.sample().cgroup, Default::default());
+}
+
+#[test]
+fn no_sources_at_all_is_all_none() {
+    let f = Fixture::new("empty");
+    let empty = f.write("empty", "");
+    let probe = Probe::builder()
+        .statm(&empty)
+        .page_size(4096)
+        .meminfo(&empty)
+        .pressure(&empty)
+        .without_cgroup()
+        .allocator_stats(false)
+        .system_fallback(false)
+        .build()
+        .unwrap();
+    let s = probe.sample();
+    assert!(s.unix_millis > 0);
+    let mut expected = MemorySample::default();
+    expected.unix_millis = s.unix_millis;
+    assert_eq!(s, expected);
+}
+
+#[test]
+fn live_sample_on_this_machine() {
+    let s = Probe::new().sample();
+    if cfg!(target_os = "linux") {
+        let rss = s.process_rss.unwrap();
+        let total = s.system_total.unwrap();
+        assert!(rss > 0 && rss < total, "rss {rss}, total {total}");
+        assert!(s.system_available.unwrap() <= total);
+    }
+}
+
+#[test]
+fn probe_is_a_dyn_memory_probe() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Probe>();
+    let probe: Box<dyn MemoryProbe> = Box::new(Probe::new());
+    assert!(probe.sample().unix_millis > 0);
+}
+
+// Discovery on parsed fixtures.
+
+fn mount(root: &str, mount_point: &str) -> CgroupMount {
+    CgroupMount {
+        root: root.into(),
+        mount_point: mount_point.into(),
+    }
+}
+
+fn plan(version: CgroupVersion, dir: &str, mount_point: &str) -> Option<Plan> {
+    Some(Plan {
+        version,
+        dir: PathBuf::from(dir),
+        mount_point: PathBuf::from(mount_point),
+    })
+}
+
+fn exists_in(paths: &'static [&'static str]) -> impl Fn(&Path) -> bool {
+    move |p| paths.iter().any(|q| Path::new(q) == p)
+}
+
+#[test]
+fn hybrid_host_uses_the_v1_memory_controller() {
+    let mounts = CgroupMounts {
+        v2: Some(mount("/", "/sys/fs/cgroup/unified")),
+        v1_memory: Some(mount("/", "/sys/fs/cgroup/memory")),
+    };
+    let paths = CgroupPaths {
+        v2: Some("/".into()),
+        v1_memory: Some("/process_api/abc".into()),
+    };
+    let exists = exists_in(&["/sys/fs/cgroup/memory/process_api/abc"]);
+    assert_eq!(
+        resolve(&mounts, &paths, exists),
+        plan(
+            CgroupVersion::V1,
+            "/sys/fs/cgroup/memory/process_api/abc",
+            "/sys/fs/cgroup/memory"
+        )
+    );
+}
+
+#[test]
+fn unified_host_uses_v2() {
+    let mounts = CgroupMounts {
+        v2: Some(mount("/", "/sys/fs/cgroup")),
+        v1_memory: None,
+    };
+    let paths = CgroupPaths {
+        v2: Some("/system.slice/app.service".into()),
+        v1_memory: None,
+    };
+    let exists = exists_in(&[
+        "/sys/fs/cgroup/system.slice/app.service",
+        "/sys/fs/cgroup/system.slice/app.service/memory.current",
+    ]);
+    assert_eq!(
+        resolve(&mounts, &paths, exists),
+        plan(
+            CgroupVersion::V2,
+            "/sys/fs/cgroup/system.slice/app.service",
+            "/sys/fs/cgroup"
+        )
+    );
+}
+
+#[test]
+fn container_with_cgroup_namespace_reads_the_mount_point() {
+    let mounts = CgroupMounts {
+        v2: Some(mount("/", "/sys/fs/cgroup")),
+        v1_memory: None,
+    };
+    for path in ["/", "/../../kubepods/pod1", "/docker/abc"] {
+        let paths = CgroupPaths {
+            v2: Some(path.into()),
+            v1_memory: None,
+        };
+        let exists = exists_in(&["/sys/fs/cgroup/memory.max"]);
+        assert_eq!(
+            resolve(&mounts, &paths, exists),
+            plan(CgroupVersion::V2, "/sys/fs/cgroup", "/sys/fs/cgroup"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn docker_v1_bind_mount_of_its_own_cgroup() {
+    let mounts = CgroupMounts {
+        v2: None,
+        v1_memory: Some(mount("/docker/abc", "/sys/fs/cgroup/memory")),
+    };
+    let paths = CgroupPaths {
+        v2: None,
+        v1_memory: Some("/docker/abc".into()),
+    };
+    assert_eq!(
+        resolve(&mounts, &paths, |_| true),
+        plan(
+            CgroupVersion::V1,
+            "/sys/fs/cgroup/memory",
+            "/sys/fs/cgroup/memory"
+        )
+    );
+}
+
+#[test]
+fn no_cgroup_mounts_no_plan() {
+    let paths = CgroupPaths {
+        v2: Some("/".into()),
+        v1_memory: None,
+    };
+    assert_eq!(resolve(&CgroupMounts::default(), &paths, |_| true), None);
+    let mounts = CgroupMounts {
+        v2: Some(mount("/", "/sys/fs/cgroup")),
+        v1_memory: None,
+    };
+    assert_eq!(resolve(&mounts, &CgroupPaths::default(), |_| true), None);
+}
