@@ -3,11 +3,47 @@
 //! Every policy works on slot ids, key hashes and weights, never on keys or values, so the same
 //! code runs inside `cache-core` and in the trace simulator ([`sim`]), which reads the trace
 //! formats in [`trace`].
+//!
+//! | policy | type | paper |
+//! |---|---|---|
+//! | hybrid (default) | [`Hybrid`] ([`DefaultPolicy`]) | W-TinyLFU with an adaptive window (Einziger et al., ToS 2017; Middleware 2018) |
+//! | LRU | [`Lru`] | Mattson et al., 1970 |
+//! | LFU with dynamic aging | [`Lfu`] | Arlitt et al., 2000 (LFU-DA) |
+//! | S3-FIFO | [`S3Fifo`] | Yang et al., SOSP '23 |
+//! | SIEVE | [`Sieve`] | Zhang et al., NSDI '24 |
+//! | ARC | [`ArcPolicy`] | Megiddo and Modha, FAST '03 |
+//!
+//! Belady's offline optimum is [`sim::Belady`]. `docs/POLICIES.md` compares them on real traces.
 
+mod arc;
+mod ghost;
 mod hash;
+mod hybrid;
+mod lfu;
 mod list;
 mod lru;
+mod s3fifo;
+mod sieve;
 pub mod sim;
+#[cfg(test)]
+mod testing;
 pub mod trace;
 
+pub use arc::ArcPolicy;
+pub use hybrid::Hybrid;
+pub use lfu::Lfu;
 pub use lru::Lru;
+pub use s3fifo::S3Fifo;
+pub use sieve::Sieve;
+
+/// The policy a cache should use unless it has a reason not to: [`Hybrid`].
+///
+/// # Examples
+///
+/// ```
+/// use cache_traits::EvictionPolicy;
+///
+/// let policy = eviction::DefaultPolicy::default();
+/// assert_eq!(policy.name(), "hybrid");
+/// ```
+pub type DefaultPolicy = Hybrid;

@@ -44,6 +44,17 @@ impl ListHead {
     pub(crate) fn tail(&self) -> Option<u32> {
         (self.tail != NIL).then_some(self.tail)
     }
+
+    /// The most recently pushed slot.
+    #[allow(dead_code, reason = "used by some policies only")]
+    pub(crate) fn head(&self) -> Option<u32> {
+        (self.head != NIL).then_some(self.head)
+    }
+
+    /// Whether the list is empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 impl SlotLinks {
@@ -104,6 +115,13 @@ impl SlotLinks {
         let tail = list.tail()?;
         self.unlink(list, tail);
         Some(tail)
+    }
+
+    /// The neighbour of `slot` towards the head (pushed after it), or `None` at the head.
+    #[inline]
+    pub(crate) fn toward_head(&self, slot: u32) -> Option<u32> {
+        let prev = self.links[slot as usize][0];
+        (prev != NIL).then_some(prev)
     }
 
     /// Forgets every list.

@@ -124,16 +124,34 @@ pub fn simulate<P: EvictionPolicy + ?Sized>(
 pub enum PolicyKind {
     /// [`crate::Lru`].
     Lru,
+    /// [`crate::Lfu`].
+    Lfu,
+    /// [`crate::Hybrid`], the default.
+    Hybrid,
+    /// [`crate::S3Fifo`].
+    S3Fifo,
+    /// [`crate::Sieve`].
+    Sieve,
+    /// [`crate::ArcPolicy`].
+    Arc,
     /// Belady's offline optimum with bypass ([`Belady`]).
     Opt,
 }
 
 impl PolicyKind {
     /// The policy `default` names: the one the cache uses unless told otherwise.
-    pub const DEFAULT: PolicyKind = PolicyKind::Lru;
+    pub const DEFAULT: PolicyKind = PolicyKind::Hybrid;
 
     /// Every online policy, then OPT.
-    pub const ALL: &'static [PolicyKind] = &[PolicyKind::Lru, PolicyKind::Opt];
+    pub const ALL: &'static [PolicyKind] = &[
+        PolicyKind::Lru,
+        PolicyKind::Lfu,
+        PolicyKind::Hybrid,
+        PolicyKind::S3Fifo,
+        PolicyKind::Sieve,
+        PolicyKind::Arc,
+        PolicyKind::Opt,
+    ];
 
     /// The name `--policy` takes.
     ///
@@ -148,6 +166,11 @@ impl PolicyKind {
     pub fn name(self) -> &'static str {
         match self {
             PolicyKind::Lru => "lru",
+            PolicyKind::Lfu => "lfu",
+            PolicyKind::Hybrid => "hybrid",
+            PolicyKind::S3Fifo => "s3fifo",
+            PolicyKind::Sieve => "sieve",
+            PolicyKind::Arc => "arc",
             PolicyKind::Opt => "opt",
         }
     }
@@ -166,6 +189,11 @@ impl PolicyKind {
     pub fn run(self, trace: &Trace, capacity: u64) -> SimResult {
         match self {
             PolicyKind::Lru => simulate(trace, &mut crate::Lru::new(), capacity),
+            PolicyKind::Lfu => simulate(trace, &mut crate::Lfu::new(), capacity),
+            PolicyKind::Hybrid => simulate(trace, &mut crate::Hybrid::new(), capacity),
+            PolicyKind::S3Fifo => simulate(trace, &mut crate::S3Fifo::new(), capacity),
+            PolicyKind::Sieve => simulate(trace, &mut crate::Sieve::new(), capacity),
+            PolicyKind::Arc => simulate(trace, &mut crate::ArcPolicy::new(), capacity),
             PolicyKind::Opt => Belady::new(trace).simulate(capacity),
         }
     }

@@ -1,0 +1,389 @@
+//! The hybrid default: W-TinyLFU with an adaptive window.
+
+use crate::ghost::Ghost;
+use crate::list::{ListHead, SlotLinks};
+use cache_traits::EvictionPolicy;
+
+mod sketch;
+
+use sketch::Sketch;
+
+/// Where a slot lives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Region {
+    #[default]
+    Window,
+    Probation,
+    Protected,
+}
+
+/// Per-slot state.
+#[derive(Clone, Copy, Debug, Default)]
+struct Entry {
+    hash: u64,
+    weight: u64,
+    region: Region,
+}
+
+/// W-TinyLFU with an adaptive window: the default policy.
+///
+/// Follows Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache Admission Policy"
+/// (ACM ToS 2017), and the adaptive window of Einziger, Eytan, Friedman and Manes, "Adaptive
+/// Software Cache Management" (Middleware 2018), as shipped in Caffeine.
+///
+/// - New entries enter a small LRU **window**. When the window overflows, its oldest entry
+///   becomes a *candidate* for the **main** region, a segmented LRU (probation, then protected
+///   after a hit, protected at most 80 % of main).
+/// - A count-min **sketch** of 4-bit counters estimates every key's recent frequency; it halves
+///   all counters every `10 × width` increments, so old popularity fades. When main is full the
+///   candidate is admitted only if its estimate beats that of main's victim (the probation
+///   tail): a one-time scan passes through the window without displacing the hot set.
+/// - The window share **adapts** by hill climbing on the observed hit ratio (see
+///   `docs/POLICIES.md`): recency-biased workloads grow it towards LRU, loops and
+///   frequency-biased workloads shrink it towards pure TinyLFU.
+///
+/// All regions are budgeted by weight. A hit costs a sketch increment (one cache line) and a
+/// list move: no allocation.
+///
+/// # Examples
+///
+/// ```
+/// use cache_traits::EvictionPolicy;
+/// use eviction::Hybrid;
+///
+/// let mut hybrid = Hybrid::new();
+/// hybrid.set_capacity(100);
+/// for slot in 0..101 { hybrid.on_insert(slot, slot as u64, 1); }
+/// assert!(hybrid.evict().is_some());
+/// ```
+#[derive(Debug)]
+pub struct Hybrid {
+    links: SlotLinks,
+    window: ListHead,
+    probation: ListHead,
+    protected: ListHead,
+    entries: Vec<Entry>,
+    window_weight: u64,
+    probation_weight: u64,
+    protected_weight: u64,
+    capacity: u64,
+    /// Window share of the capacity, in `[MIN_WINDOW, MAX_WINDOW]`.
+    window_share: f64,
+    sketch: Sketch,
+    resident: usize,
+    adaptive: bool,
+    /// Hashes of the most recent window candidates that were rejected.
+    window_ghost: Ghost,
+    /// Hashes of the most recent main victims.
+    main_ghost: Ghost,
+}
+
+/// Smallest and largest window share.
+const MIN_WINDOW: f64 = 0.01;
+const MAX_WINDOW: f64 = 1.0;
+/// Share of main kept for the protected segment.
+const PROTECTED_SHARE: f64 = 0.8;
+/// Initial window share.
+const INITIAL_WINDOW: f64 = 0.01;
+
+/// Weight of each shadow (ghost) queue, as a share of the capacity: the `Δ` of the gradient.
+const SHADOW_SHARE: f64 = 0.05;
+
+impl Default for Hybrid {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hybrid {
+    /// The default: a 1 % window that adapts.
+    pub fn new() -> Self {
+        Hybrid {
+            links: SlotLinks::default(),
+            window: ListHead::default(),
+            probation: ListHead::default(),
+            protected: ListHead::default(),
+            entries: Vec::new(),
+            window_weight: 0,
+            probation_weight: 0,
+            protected_weight: 0,
+            capacity: 0,
+            window_share: INITIAL_WINDOW,
+            sketch: Sketch::default(),
+            resident: 0,
+            adaptive: true,
+            window_ghost: Ghost::default(),
+            main_ghost: Ghost::default(),
+        }
+    }
+
+    /// A hybrid whose window stays at `share` of the capacity (clamped to `0..=1`): plain
+    /// W-TinyLFU as in the TinyLFU paper (1 % there).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cache_traits::EvictionPolicy;
+    ///
+    /// let static_window = eviction::Hybrid::with_static_window(0.01);
+    /// assert_eq!(static_window.name(), "hybrid");
+    /// ```
+    pub fn with_static_window(share: f64) -> Self {
+        let mut h = Self::new();
+        h.window_share = share.clamp(MIN_WINDOW, MAX_WINDOW);
+        h.adaptive = false;
+        h
+    }
+
+    /// Current window share of the capacity (for reports and tests).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(eviction::Hybrid::with_static_window(0.2).window_share(), 0.2);
+    /// ```
+    pub fn window_share(&self) -> f64 {
+        self.window_share
+    }
+
+    fn window_max(&self) -> u64 {
+        (self.capacity as f64 * self.window_share) as u64
+    }
+
+    fn main_max(&self) -> u64 {
+        self.capacity - self.window_max().min(self.capacity)
+    }
+
+    fn protected_max(&self) -> u64 {
+        (self.main_max() as f64 * PROTECTED_SHARE) as u64
+    }
+
+    fn main_weight(&self) -> u64 {
+        self.probation_weight + self.protected_weight
+    }
+
+    /// Grows the sketch with the number of resident entries (cheap: only on insert).
+    fn ensure_sketch(&mut self) {
+        if self.resident > self.sketch.width() || self.sketch.width() == 0 {
+            let entries = self.resident.max(self.capacity.min(1 << 16) as usize);
+            self.sketch = Sketch::new(entries.max(self.resident));
+        }
+    }
+
+    /// Moves protected overflow back to probation.
+    #[inline]
+    fn demote(&mut self) {
+        let max = self.protected_max();
+        while self.protected_weight > max {
+            let Some(t) = self.links.pop_back(&mut self.protected) else {
+                break;
+            };
+            let e = &mut self.entries[t as usize];
+            e.region = Region::Probation;
+            self.protected_weight -= e.weight;
+            self.probation_weight += e.weight;
+            self.links.push_front(&mut self.probation, t);
+        }
+    }
+
+    /// Forgets `slot`, on `region`'s list.
+    fn unlink(&mut self, slot: u32) {
+        let e = self.entries[slot as usize];
+        match e.region {
+            Region::Window => {
+                self.links.unlink(&mut self.window, slot);
+                self.window_weight -= e.weight;
+            }
+            Region::Probation => {
+                self.links.unlink(&mut self.probation, slot);
+                self.probation_weight -= e.weight;
+            }
+            Region::Protected => {
+                self.links.unlink(&mut self.protected, slot);
+                self.protected_weight -= e.weight;
+            }
+        }
+        self.resident -= 1;
+    }
+
+    /// The main victim: probation's oldest, else protected's oldest.
+    fn main_victim(&self) -> Option<u32> {
+        self.probation.tail().or_else(|| self.protected.tail())
+    }
+
+    /// Whether the window candidate should replace main's victim.
+    fn admit(&self, candidate: u32, victim: u32) -> bool {
+        let c = self.sketch.frequency(self.entries[candidate as usize].hash);
+        let v = self.sketch.frequency(self.entries[victim as usize].hash);
+        c > v
+    }
+}
+
+impl EvictionPolicy for Hybrid {
+    fn name(&self) -> &'static str {
+        "hybrid"
+    }
+
+    fn set_capacity(&mut self, capacity: u64) {
+        self.capacity = capacity;
+        let shadow = ((capacity as f64 * SHADOW_SHARE) as u64).max(1);
+        self.window_ghost.set_capacity(shadow);
+        self.main_ghost.set_capacity(shadow);
+        self.ensure_sketch();
+    }
+
+    fn on_insert(&mut self, slot: u32, hash: u64, weight: u64) {
+        let i = slot as usize;
+        if i >= self.entries.len() {
+            self.entries
+                .resize((i + 1).max(self.entries.len() * 2), Entry::default());
+        }
+        self.entries[i] = Entry {
+            hash,
+            weight,
+            region: Region::Window,
+        };
+        self.resident += 1;
+        if self.adaptive {
+            // A miss on a key that a window `Δ` larger would still hold: grow the window by the
+            // key's weight. A miss on a key that a main region `Δ` larger would still hold:
+            // shrink it. The window follows the hit-ratio gradient between the two regions.
+            let step = weight as f64 / self.capacity.max(1) as f64;
+            if self.window_ghost.remove(hash).is_some() {
+                self.window_share = (self.window_share + step).min(MAX_WINDOW);
+            } else if self.main_ghost.remove(hash).is_some() {
+                self.window_share = (self.window_share - step).max(MIN_WINDOW);
+            }
+        }
+        self.ensure_sketch();
+        self.sketch.increment(hash);
+        self.links.push_front(&mut self.window, slot);
+        self.window_weight += weight;
+    }
+
+    #[inline]
+    fn on_access(&mut self, slot: u32, hash: u64) {
+        self.sketch.increment(hash);
+        let e = &mut self.entries[slot as usize];
+        match e.region {
+            Region::Window => self.links.move_to_front(&mut self.window, slot),
+            Region::Probation => {
+                e.region = Region::Protected;
+                let w = e.weight;
+                self.links.unlink(&mut self.probation, slot);
+                self.links.push_front(&mut self.protected, slot);
+                self.probation_weight -= w;
+                self.protected_weight += w;
+                self.demote();
+            }
+            Region::Protected => self.links.move_to_front(&mut self.protected, slot),
+        }
+    }
+
+    fn on_update(&mut self, slot: u32, hash: u64, old_weight: u64, new_weight: u64) {
+        self.on_access(slot, hash);
+        let e = &mut self.entries[slot as usize];
+        e.weight = new_weight;
+        let region = match e.region {
+            Region::Window => &mut self.window_weight,
+            Region::Probation => &mut self.probation_weight,
+            Region::Protected => &mut self.protected_weight,
+        };
+        *region = *region - old_weight + new_weight;
+    }
+
+    fn on_remove(&mut self, slot: u32) {
+        self.unlink(slot);
+    }
+
+    fn evict(&mut self) -> Option<u32> {
+        self.demote();
+        let window_max = self.window_max();
+        let main_max = self.main_max();
+        loop {
+            if self.window_weight > window_max
+                && let Some(candidate) = self.window.tail()
+            {
+                let w = self.entries[candidate as usize].weight;
+                let Some(victim) = self.main_victim() else {
+                    // Nothing in main: the candidate moves there if it fits, else leaves.
+                    if self.main_weight() + w <= main_max {
+                        self.move_to_probation(candidate);
+                        continue;
+                    }
+                    self.evict_from_window(candidate);
+                    return Some(candidate);
+                };
+                if self.main_weight() + w <= main_max {
+                    self.move_to_probation(candidate);
+                    continue;
+                }
+                if self.admit(candidate, victim) {
+                    self.evict_from_main(victim);
+                    self.move_to_probation(candidate);
+                    return Some(victim);
+                }
+                self.evict_from_window(candidate);
+                return Some(candidate);
+            }
+            if let Some(victim) = self.main_victim() {
+                self.evict_from_main(victim);
+                return Some(victim);
+            }
+            let victim = self.window.tail()?;
+            self.evict_from_window(victim);
+            return Some(victim);
+        }
+    }
+
+    fn clear(&mut self) {
+        let capacity = self.capacity;
+        let adaptive = self.adaptive;
+        let share = if adaptive {
+            INITIAL_WINDOW
+        } else {
+            self.window_share
+        };
+        *self = Hybrid::new();
+        self.adaptive = adaptive;
+        self.window_share = share;
+        self.set_capacity(capacity);
+    }
+
+    fn bytes_per_slot(&self) -> usize {
+        // Links, per-slot state, and the sketch (one u64 of 16 counters per entry).
+        std::mem::size_of::<[u32; 2]>() + std::mem::size_of::<Entry>() + 8
+    }
+}
+
+impl Hybrid {
+    fn evict_from_main(&mut self, slot: u32) {
+        let e = self.entries[slot as usize];
+        self.unlink(slot);
+        self.main_ghost.insert(e.hash, e.weight);
+    }
+
+    fn evict_from_window(&mut self, slot: u32) {
+        let e = self.entries[slot as usize];
+        self.unlink(slot);
+        self.window_ghost.insert(e.hash, e.weight);
+    }
+
+    fn move_to_probation(&mut self, slot: u32) {
+        let e = &mut self.entries[slot as usize];
+        debug_assert_eq!(e.region, Region::Window);
+        e.region = Region::Probation;
+        let w = e.weight;
+        self.links.unlink(&mut self.window, slot);
+        self.window_weight -= w;
+        self.links.push_front(&mut self.probation, slot);
+        self.probation_weight += w;
+        // Every window exit enters the window's shadow, admitted or not, so that the shadow
+        // stands for "the next `Δ` of window"; only rejected keys can miss and hit it.
+        let hash = self.entries[slot as usize].hash;
+        self.window_ghost.insert(hash, w);
+    }
+}
+
+#[cfg(test)]
+mod tests;
