@@ -75,6 +75,20 @@ pub fn value_of_key(key: u64) -> u64 {
 ///
 /// Inverse CDF over an exact table of `n` cumulative probabilities, with a guide table that
 /// jumps to the right neighbourhood, so a sample costs O(1) expected work.
+///
+/// # Examples
+///
+/// ```
+/// use benches::{SplitMix64, Zipf, harmonic};
+///
+/// let zipf = Zipf::new(1000, 1.0);
+/// let mut rng = SplitMix64::new(1);
+/// let n = 200_000;
+/// let top = (0..n).filter(|_| zipf.sample(&mut rng) == 0).count() as f64 / n as f64;
+/// let expected = 1.0 / harmonic(1000, 1.0); // about 0.134
+/// assert!((top - expected).abs() < 0.005, "rank 0 drawn {top}, expected {expected}");
+/// assert!((zipf.probability(1) - expected / 2.0).abs() < 1e-12);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Zipf {
     cdf: Vec<f64>,
