@@ -34,6 +34,8 @@ const PROC_SELF_CGROUP: &str = "/proc/self/cgroup";
 /// Built once (it opens the kernel files it needs and resolves jemalloc's MIBs), then sampled
 /// on every management tick: a sample is one epoch advance, six MIB reads and a handful of
 /// `pread`s into a stack buffer, with no allocation. Figures that the platform lacks are `None`.
+/// On a 2-vCPU Linux VM a full sample takes about 20 µs (`cargo bench -p benches --bench
+/// probe`); generating `/proc/meminfo` and merging jemalloc's per-arena stats dominate.
 ///
 /// | figure | Linux source | elsewhere |
 /// |---|---|---|
