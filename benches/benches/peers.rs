@@ -6,9 +6,10 @@
 //! - `memory_u64`: jemalloc `stats.allocated` delta per entry for 1,000,000 u64→u64 entries;
 //! - `budget_strings`: allocated bytes held by a 64 MiB budget filled with random-length strings.
 //!
-//! Each library gets its own cache, warmed once; timed slices (1 s, 5 of them) then take turns
-//! between the libraries and the table shows the median, so noise from a busy machine hits all
-//! libraries alike and the ratio against quick_cache from the same run stays meaningful.
+//! Each library gets its own cache, warmed once; timed slices (9 rounds of 500 ms) then take
+//! turns between the libraries. The table shows the median throughput, and the ratio against
+//! quick_cache is the median of per-round ratios, so noise from a busy machine hits all
+//! libraries alike and the ratio from one run stays meaningful.
 //!
 //! Flags: `--quick` (3 slices of 150 ms), `--repeats N`, `--library NAME` and `--workload NAME`
 //! (repeatable or comma-separated filters).
@@ -47,7 +48,7 @@ const STRING_MAX: usize = 4096;
 const BUDGET_OVERFILL: u64 = 3;
 const THREAD_COUNTS: [usize; 2] = [1, 2];
 /// Timed slices per (library, workload, threads); the table shows the median.
-const REPEATS: usize = 5;
+const REPEATS: usize = 9;
 const QUICK_REPEATS: usize = 3;
 /// Operations between two clock reads in the timed loop.
 const CHUNK: usize = 1024;
@@ -497,9 +498,19 @@ fn budget_strings<C: StringCache>(make: impl FnOnce() -> C, budget: u64) -> Budg
     }
 }
 
+/// The sample with the median throughput (the upper one of the middle two for an even count).
 fn median(mut samples: Vec<Sample>) -> Sample {
     samples.sort_by(|a, b| a.mops.total_cmp(&b.mops));
     samples[samples.len() / 2]
+}
+
+fn median_f64(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -721,7 +732,7 @@ fn main() -> Result<()> {
         }
     } else {
         Config {
-            run_for: Duration::from_millis(1000),
+            run_for: Duration::from_millis(500),
             warmup_ops: 1_000_000,
             repeats: args.repeats.unwrap_or(REPEATS),
         }
@@ -784,24 +795,35 @@ fn main() -> Result<()> {
                         })
                         .collect();
                     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); libraries.len()];
+                    // Each round starts with a different library, so no library always runs
+                    // right after the same neighbour.
+                    let n_libs = caches.len();
                     for round in 0..cfg.repeats {
-                        for (i, cache) in caches.iter().enumerate() {
-                            samples[i].push(with_cache!(cache, c => timed_slice(
+                        for turn in 0..n_libs {
+                            let i = (round + turn) % n_libs;
+                            samples[i].push(with_cache!(&caches[i], c => timed_slice(
                                 c, workload, threads, round, &streams, &cfg
                             )));
                         }
                     }
                     drop(caches);
-                    let medians: Vec<Option<Sample>> = samples
-                        .into_iter()
-                        .map(|s| (!s.is_empty()).then(|| median(s)))
-                        .collect();
-                    let qc = libraries
-                        .iter()
-                        .position(|&l| l == Library::QuickCache)
-                        .and_then(|i| medians[i]);
-                    for (&lib, m) in libraries.iter().zip(medians) {
-                        let Some(m) = m else { continue };
+                    let qc = libraries.iter().position(|&l| l == Library::QuickCache);
+                    for (i, &lib) in libraries.iter().enumerate() {
+                        if samples[i].is_empty() {
+                            continue;
+                        }
+                        let m = median(samples[i].clone());
+                        // The ratio is the median of per-round ratios: each pairs two slices
+                        // that ran close together in time, which cancels most of the drift.
+                        let vs_quick_cache = qc.map(|q| {
+                            median_f64(
+                                samples[i]
+                                    .iter()
+                                    .zip(&samples[q])
+                                    .map(|(a, b)| a.mops / b.mops)
+                                    .collect(),
+                            )
+                        });
                         let row = Row {
                             library: lib.name(),
                             workload: workload.name(),
@@ -811,7 +833,7 @@ fn main() -> Result<()> {
                             bytes_per_entry: None,
                             budget_ratio: None,
                             entries: None,
-                            vs_quick_cache: qc.map(|q| m.mops / q.mops),
+                            vs_quick_cache,
                         };
                         eprintln!(
                             "  {:<14} {:<13} {}t {:>8.2} Mops/s  hit {:.4}",
