@@ -4,8 +4,8 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use cache_traits::{
@@ -16,8 +16,9 @@ use hashbrown::DefaultHashBuilder;
 
 use crate::builder::{BuildError, CacheBuilder, MAX_SHARDS};
 use crate::load::{Flight, LoadError, Outcome};
+use crate::lock::{ShardGuard, ShardLock};
 use crate::removals::Removals;
-use crate::shard::{Entry, Expiry, Shard};
+use crate::shard::{Entry, Expiry, Lookup, Shard};
 
 /// The eviction listener's type.
 pub(crate) type Listener<K, V> = Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>;
@@ -33,7 +34,7 @@ const SWEEP_BUDGET_PER_SHARD: usize = 256;
 #[repr(align(128))]
 struct Padded<T>(T);
 
-type ShardCell<K, V, P> = Padded<Mutex<Shard<K, V, P>>>;
+type ShardCell<K, V, P> = Padded<ShardLock<Shard<K, V, P>>>;
 
 /// A concurrent cache with a budget in real bytes.
 ///
@@ -165,7 +166,7 @@ impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
                     share(max_bytes, n_shards, i),
                     share(max_entries, n_shards, i).max(1),
                 );
-                Padded(Mutex::new(shard))
+                Padded(ShardLock::new(shard))
             })
             .collect();
         Ok(Self {
@@ -210,7 +211,7 @@ where
     }
 
     #[inline]
-    fn lock(&self, hash: u64) -> MutexGuard<'_, Shard<K, V, P>> {
+    fn lock(&self, hash: u64) -> ShardGuard<'_, Shard<K, V, P>> {
         // The top bits pick the shard; the table inside uses the low bits and a 7-bit tag from
         // the very top, which stays well spread within one shard.
         let idx = if self.shard_shift == 64 {
@@ -230,19 +231,19 @@ where
         V: Clone,
     {
         let hash = self.hash(key);
-        let mut out = Removals::new();
-        let found = {
-            let mut shard = self.lock(hash);
-            let found = shard.get(hash, key, &*self.clock, &mut out);
-            if found.is_none() {
+        let mut shard = self.lock(hash);
+        match shard.lookup(hash, key, &*self.clock) {
+            Lookup::Hit(v) => Some(v),
+            Lookup::Miss => None,
+            Lookup::Expired(idx) => {
+                let mut out = Removals::new();
+                shard.remove_slot(idx, hash, RemovalCause::Expired, &mut out);
                 shard.stats.misses += 1;
+                drop(shard);
+                self.dispatch(out);
+                None
             }
-            found
-        };
-        if !out.is_empty() {
-            self.dispatch(out);
         }
-        found
     }
 
     /// Whether `key` is present and not expired; does not count as a read.
@@ -645,10 +646,10 @@ impl<K, V, P, S> Cache<K, V, P, S> {
 }
 
 /// Locks a shard. A panic under a shard lock leaves the shard consistent (user code runs there
-/// only before or after mutations), so a poisoned lock is simply taken over.
+/// only before or after mutations), so the lock has no poisoning.
 #[inline]
-fn lock_shard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock_shard<T>(m: &ShardLock<T>) -> ShardGuard<'_, T> {
+    m.lock()
 }
 
 enum Step<V> {

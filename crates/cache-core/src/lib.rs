@@ -22,6 +22,7 @@
 mod builder;
 mod cache;
 mod load;
+mod lock;
 mod removals;
 mod shard;
 mod slab;

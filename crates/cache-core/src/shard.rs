@@ -51,6 +51,17 @@ impl Expiry {
     }
 }
 
+/// Hits buffered before the policy hears of them.
+const HIT_BUFFER: usize = 32;
+
+/// What a lookup found.
+pub(crate) enum Lookup<V> {
+    Hit(V),
+    Miss,
+    /// The entry in this slot has expired; the caller removes it.
+    Expired(u32),
+}
+
 /// A shard. Every method runs under the shard's lock and never calls user code that could
 /// leave it half-updated: keys are compared before anything changes, values are cloned after,
 /// and removed entries go to a [`Removals`] buffer that the caller dispatches after unlocking.
@@ -67,6 +78,9 @@ pub(crate) struct Shard<K, V, P> {
     pub(crate) max_entries: u64,
     pub(crate) stats: CacheStats,
     sweep_cursor: usize,
+    /// Hits not yet told to the policy (see `hit`).
+    hits: [(u32, u64); HIT_BUFFER],
+    n_hits: usize,
     /// Loads in flight for absent keys (single-flight).
     flights: HashTable<(K, Arc<Flight<V>>)>,
 }
@@ -84,6 +98,8 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             max_entries,
             stats: CacheStats::default(),
             sweep_cursor: 0,
+            hits: [(0, 0); HIT_BUFFER],
+            n_hits: 0,
             flights: HashTable::new(),
         }
     }
@@ -101,9 +117,8 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             .copied()
     }
 
-    /// Looks `key` up; a hit is recorded with the policy and counted. An expired entry is removed
-    /// (into `out`) and reported as absent. Misses are not counted here: callers count them once
-    /// per user-visible lookup.
+    /// Looks `key` up for a caller that counts its own miss: a hit is recorded and counted; an
+    /// expired entry is removed (into `out`) and reported as absent.
     #[inline]
     pub(crate) fn get<Q>(
         &mut self,
@@ -122,10 +137,63 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             self.remove_slot(idx, hash, RemovalCause::Expired, out);
             return None;
         }
-        self.policy.on_access(idx, hash);
+        Some(self.hit(idx, hash))
+    }
+
+    /// The hit path of `Cache::get`: looks `key` up and counts the hit or miss. An expired
+    /// entry is reported, not removed, so that the caller builds its removal buffer only then.
+    #[inline]
+    pub(crate) fn lookup<Q>(&mut self, hash: u64, key: &Q, clock: &dyn Clock) -> Lookup<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+        V: Clone,
+    {
+        let Some(idx) = self.find(hash, key) else {
+            self.stats.misses += 1;
+            return Lookup::Miss;
+        };
+        if !self.expiry.is_empty() && !self.touch_expiry(idx, clock) {
+            return Lookup::Expired(idx);
+        }
+        Lookup::Hit(self.hit(idx, hash))
+    }
+
+    /// Records a hit on `idx` and clones its value.
+    ///
+    /// The policy hears of hits through a small buffer, replayed before the shard next changes
+    /// (any insert, removal or eviction) or when it fills. The policy therefore sees exactly the
+    /// calls it would have seen unbuffered, in the same order; the replay just lets the memory
+    /// accesses of many hits overlap instead of stalling each lookup in turn.
+    #[inline]
+    fn hit(&mut self, idx: u32, hash: u64) -> V
+    where
+        V: Clone,
+    {
+        self.hits[self.n_hits] = (idx, hash);
+        self.n_hits += 1;
+        if self.n_hits == HIT_BUFFER {
+            self.replay_hits();
+        }
         self.stats.hits += 1;
         // SAFETY: `idx` came from the table.
-        Some(unsafe { self.slab.get(idx) }.value.clone())
+        unsafe { self.slab.get(idx) }.value.clone()
+    }
+
+    /// Tells the policy of the buffered hits.
+    #[inline]
+    fn replay_hits(&mut self) {
+        if self.n_hits > 0 {
+            self.replay_hits_slow();
+        }
+    }
+
+    #[inline(never)]
+    fn replay_hits_slow(&mut self) {
+        for &(idx, hash) in &self.hits[..self.n_hits] {
+            self.policy.on_access(idx, hash);
+        }
+        self.n_hits = 0;
     }
 
     /// Whether `key` is present and live, without touching the policy or the counters.
@@ -195,6 +263,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     ) where
         K: Hash + Eq,
     {
+        self.replay_hits();
         let existing = self.find(hash, &key);
         if weight > self.capacity {
             // Can never fit: drop the stale value too, so no reader sees it after this insert.
@@ -248,6 +317,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     where
         K: Hash,
     {
+        self.replay_hits();
         while self.weighted > self.capacity || self.table.len() as u64 > self.max_entries {
             let Some(victim) = self.policy.evict() else {
                 break;
@@ -267,6 +337,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     where
         K: Hash,
     {
+        self.replay_hits();
         let mut freed = 0;
         while freed < bytes {
             let Some(victim) = self.policy.evict() else {
@@ -301,6 +372,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         cause: RemovalCause,
         out: &mut Removals<K, V>,
     ) -> u64 {
+        self.replay_hits();
         self.policy.on_remove(idx);
         self.detach(idx, hash, cause, out)
     }
@@ -389,6 +461,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
 
     /// Removes every entry.
     pub(crate) fn clear(&mut self, cause: RemovalCause, out: &mut Removals<K, V>) {
+        self.n_hits = 0;
         for idx in self.table.drain() {
             // SAFETY: drained ids were occupied, and each is taken once.
             let entry = unsafe { self.slab.take(idx) };
