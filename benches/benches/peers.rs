@@ -504,13 +504,17 @@ fn median(mut samples: Vec<Sample>) -> Sample {
     samples[samples.len() / 2]
 }
 
-fn median_f64(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
+/// The `q` quantile of `values`, interpolating linearly between neighbours (NaN when empty).
+fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let Some(last) = sorted.len().checked_sub(1) else {
+        return f64::NAN;
+    };
+    let pos = q.clamp(0.0, 1.0) * last as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -530,9 +534,12 @@ struct Row {
     budget_ratio: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     entries: Option<usize>,
-    /// Throughput rows: mops / quick_cache's mops in the same run.
+    /// Throughput rows: the median over rounds of mops / quick_cache's mops in the same round.
     #[serde(skip_serializing_if = "Option::is_none")]
     vs_quick_cache: Option<f64>,
+    /// The interquartile range of the per-round ratios behind `vs_quick_cache`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vs_quick_cache_iqr: Option<[f64; 2]>,
 }
 
 struct Streams {
@@ -697,17 +704,28 @@ fn fmt_opt(value: Option<f64>, digits: usize) -> String {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<14} {:<15} {:>3} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9}",
-        "library", "workload", "thr", "Mops/s", "vs qc", "hit", "bytes/entry", "budget", "entries"
+        "{:<14} {:<15} {:>3} {:>9} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
+        "library",
+        "workload",
+        "thr",
+        "Mops/s",
+        "vs qc",
+        "(IQR)",
+        "hit",
+        "bytes/entry",
+        "budget",
+        "entries"
     );
     for r in rows {
         println!(
-            "{:<14} {:<15} {:>3} {:>9.2} {:>9} {:>9} {:>12} {:>9} {:>9}",
+            "{:<14} {:<15} {:>3} {:>9.2} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
             r.library,
             r.workload,
             r.threads,
             r.mops,
             fmt_opt(r.vs_quick_cache, 2),
+            r.vs_quick_cache_iqr
+                .map_or_else(|| "-".to_owned(), |[lo, hi]| format!("{lo:.2}–{hi:.2}")),
             fmt_opt(r.hit_ratio, 4),
             fmt_opt(r.bytes_per_entry, 1),
             fmt_opt(r.budget_ratio, 3),
@@ -815,15 +833,17 @@ fn main() -> Result<()> {
                         let m = median(samples[i].clone());
                         // The ratio is the median of per-round ratios: each pairs two slices
                         // that ran close together in time, which cancels most of the drift.
-                        let vs_quick_cache = qc.map(|q| {
-                            median_f64(
-                                samples[i]
-                                    .iter()
-                                    .zip(&samples[q])
-                                    .map(|(a, b)| a.mops / b.mops)
-                                    .collect(),
-                            )
+                        let ratios: Option<Vec<f64>> = qc.map(|q| {
+                            samples[i]
+                                .iter()
+                                .zip(&samples[q])
+                                .map(|(a, b)| a.mops / b.mops)
+                                .collect()
                         });
+                        let vs_quick_cache = ratios.as_ref().map(|r| quantile(r, 0.5));
+                        let vs_quick_cache_iqr = ratios
+                            .as_ref()
+                            .map(|r| [quantile(r, 0.25), quantile(r, 0.75)]);
                         let row = Row {
                             library: lib.name(),
                             workload: workload.name(),
@@ -834,6 +854,7 @@ fn main() -> Result<()> {
                             budget_ratio: None,
                             entries: None,
                             vs_quick_cache,
+                            vs_quick_cache_iqr,
                         };
                         eprintln!(
                             "  {:<14} {:<13} {}t {:>8.2} Mops/s  hit {:.4}",
@@ -865,6 +886,7 @@ fn main() -> Result<()> {
                         budget_ratio: None,
                         entries: Some(m.entries),
                         vs_quick_cache: None,
+                        vs_quick_cache_iqr: None,
                     });
                 }
             }
@@ -887,6 +909,7 @@ fn main() -> Result<()> {
                         budget_ratio: Some(b.budget_ratio),
                         entries: Some(b.entries),
                         vs_quick_cache: None,
+                        vs_quick_cache_iqr: None,
                     });
                 }
             }
