@@ -1,11 +1,12 @@
 //! The hybrid default: W-TinyLFU with an adaptive window.
 
-use crate::ghost::Ghost;
 use crate::list::{ListHead, SlotLinks};
 use cache_traits::EvictionPolicy;
 
+mod shadow;
 mod sketch;
 
+use shadow::Shadow;
 use sketch::Sketch;
 
 /// Where a slot lives.
@@ -73,21 +74,40 @@ pub struct Hybrid {
     resident: usize,
     adaptive: bool,
     /// Hashes of the most recent window candidates that were rejected.
-    window_ghost: Ghost,
+    window_ghost: Shadow,
     /// Hashes of the most recent main victims.
-    main_ghost: Ghost,
+    main_ghost: Shadow,
+    /// Resident entries the shadows were sized for.
+    shadow_sized_for: usize,
+    /// The sketch halves every `sample_scale × width` increments.
+    sample_scale: f64,
+    /// Budgets, by weight, derived from `capacity` and `window_share`.
+    window_max: u64,
+    main_max: u64,
+    protected_max: u64,
 }
 
-/// Smallest and largest window share.
+/// Smallest window share: a few entries of recency even for pure loops.
 const MIN_WINDOW: f64 = 0.01;
-const MAX_WINDOW: f64 = 1.0;
+/// Largest window share. Main keeps at least half: with main nearly empty there are no main
+/// victims, hence no signal that could shrink the window again (it would stick at LRU).
+const MAX_WINDOW: f64 = 0.5;
 /// Share of main kept for the protected segment.
 const PROTECTED_SHARE: f64 = 0.8;
 /// Initial window share.
 const INITIAL_WINDOW: f64 = 0.01;
 
 /// Weight of each shadow (ghost) queue, as a share of the capacity: the `Δ` of the gradient.
-const SHADOW_SHARE: f64 = 0.05;
+const SHADOW_SHARE: f64 = 0.25;
+/// Initial halving period of the sketch, in multiples of its width (TinyLFU's and Caffeine's 10).
+const INITIAL_SCALE: f64 = 10.0;
+/// Shortest halving period: below about twice the width, counts carry too little history for
+/// the filter to mean anything.
+const MIN_SCALE: f64 = 2.0;
+/// Longest halving period.
+const MAX_SCALE: f64 = 16.0;
+/// Relative change of the halving period per false reject or false admit.
+const AGING_STEP: f64 = 0.01;
 
 impl Default for Hybrid {
     fn default() -> Self {
@@ -112,8 +132,13 @@ impl Hybrid {
             sketch: Sketch::default(),
             resident: 0,
             adaptive: true,
-            window_ghost: Ghost::default(),
-            main_ghost: Ghost::default(),
+            window_ghost: Shadow::default(),
+            main_ghost: Shadow::default(),
+            shadow_sized_for: 0,
+            sample_scale: INITIAL_SCALE,
+            window_max: 0,
+            main_max: 0,
+            protected_max: 0,
         }
     }
 
@@ -131,6 +156,7 @@ impl Hybrid {
     pub fn with_static_window(share: f64) -> Self {
         let mut h = Self::new();
         h.window_share = share.clamp(MIN_WINDOW, MAX_WINDOW);
+        h.resize_regions();
         h.adaptive = false;
         h
     }
@@ -146,16 +172,11 @@ impl Hybrid {
         self.window_share
     }
 
-    fn window_max(&self) -> u64 {
-        (self.capacity as f64 * self.window_share) as u64
-    }
-
-    fn main_max(&self) -> u64 {
-        self.capacity - self.window_max().min(self.capacity)
-    }
-
-    fn protected_max(&self) -> u64 {
-        (self.main_max() as f64 * PROTECTED_SHARE) as u64
+    /// Recomputes the region budgets after the capacity or the window share changed.
+    fn resize_regions(&mut self) {
+        self.window_max = ((self.capacity as f64 * self.window_share) as u64).min(self.capacity);
+        self.main_max = self.capacity - self.window_max;
+        self.protected_max = (self.main_max as f64 * PROTECTED_SHARE) as u64;
     }
 
     fn main_weight(&self) -> u64 {
@@ -167,13 +188,27 @@ impl Hybrid {
         if self.resident > self.sketch.width() || self.sketch.width() == 0 {
             let entries = self.resident.max(self.capacity.min(1 << 16) as usize);
             self.sketch = Sketch::new(entries.max(self.resident));
+            self.sketch.set_sample_scale(self.sample_scale);
+        }
+        if self.adaptive && self.resident > self.shadow_sized_for {
+            // Sized for the shadow's share of the resident entries (weights may be bytes);
+            // regrown, like the sketch, only when the cache holds twice as many entries.
+            let span = ((self.capacity as f64 * SHADOW_SHARE) as u64).max(1);
+            let resident = self.resident.max(self.capacity.min(1 << 16) as usize);
+            self.shadow_sized_for = 2 * resident;
+            let entries = (self.shadow_sized_for as f64 * SHADOW_SHARE) as usize;
+            self.window_ghost = Shadow::new(span, entries);
+            self.main_ghost = Shadow::new(span, entries);
         }
     }
 
     /// Moves protected overflow back to probation.
     #[inline]
     fn demote(&mut self) {
-        let max = self.protected_max();
+        let max = self.protected_max;
+        if self.protected_weight <= max {
+            return;
+        }
         while self.protected_weight > max {
             let Some(t) = self.links.pop_back(&mut self.protected) else {
                 break;
@@ -226,9 +261,8 @@ impl EvictionPolicy for Hybrid {
 
     fn set_capacity(&mut self, capacity: u64) {
         self.capacity = capacity;
-        let shadow = ((capacity as f64 * SHADOW_SHARE) as u64).max(1);
-        self.window_ghost.set_capacity(shadow);
-        self.main_ghost.set_capacity(shadow);
+        self.resize_regions();
+        self.shadow_sized_for = 0;
         self.ensure_sketch();
     }
 
@@ -249,10 +283,24 @@ impl EvictionPolicy for Hybrid {
             // key's weight. A miss on a key that a main region `Δ` larger would still hold:
             // shrink it. The window follows the hit-ratio gradient between the two regions.
             let step = weight as f64 / self.capacity.max(1) as f64;
-            if self.window_ghost.remove(hash).is_some() {
+            //
+            // The same misses grade the admission filter: a key it rejected coming back is a
+            // false reject (the sketch remembers stale popularity: age it faster); a victim it
+            // displaced coming back is a false admit (age it slower).
+            if let Some(rejected) = self.window_ghost.take(hash) {
                 self.window_share = (self.window_share + step).min(MAX_WINDOW);
-            } else if self.main_ghost.remove(hash).is_some() {
+                self.resize_regions();
+                if rejected {
+                    self.sample_scale = (self.sample_scale * (1.0 - AGING_STEP)).max(MIN_SCALE);
+                    self.sketch.set_sample_scale(self.sample_scale);
+                }
+            } else if let Some(displaced) = self.main_ghost.take(hash) {
                 self.window_share = (self.window_share - step).max(MIN_WINDOW);
+                self.resize_regions();
+                if displaced {
+                    self.sample_scale = (self.sample_scale * (1.0 + AGING_STEP)).min(MAX_SCALE);
+                    self.sketch.set_sample_scale(self.sample_scale);
+                }
             }
         }
         self.ensure_sketch();
@@ -298,8 +346,8 @@ impl EvictionPolicy for Hybrid {
 
     fn evict(&mut self) -> Option<u32> {
         self.demote();
-        let window_max = self.window_max();
-        let main_max = self.main_max();
+        let window_max = self.window_max;
+        let main_max = self.main_max;
         loop {
             if self.window_weight > window_max
                 && let Some(candidate) = self.window.tail()
@@ -311,7 +359,7 @@ impl EvictionPolicy for Hybrid {
                         self.move_to_probation(candidate);
                         continue;
                     }
-                    self.evict_from_window(candidate);
+                    self.evict_from_window(candidate, false);
                     return Some(candidate);
                 };
                 if self.main_weight() + w <= main_max {
@@ -319,19 +367,19 @@ impl EvictionPolicy for Hybrid {
                     continue;
                 }
                 if self.admit(candidate, victim) {
-                    self.evict_from_main(victim);
+                    self.evict_from_main(victim, true);
                     self.move_to_probation(candidate);
                     return Some(victim);
                 }
-                self.evict_from_window(candidate);
+                self.evict_from_window(candidate, true);
                 return Some(candidate);
             }
             if let Some(victim) = self.main_victim() {
-                self.evict_from_main(victim);
+                self.evict_from_main(victim, false);
                 return Some(victim);
             }
             let victim = self.window.tail()?;
-            self.evict_from_window(victim);
+            self.evict_from_window(victim, false);
             return Some(victim);
         }
     }
@@ -347,6 +395,7 @@ impl EvictionPolicy for Hybrid {
         *self = Hybrid::new();
         self.adaptive = adaptive;
         self.window_share = share;
+        self.resize_regions();
         self.set_capacity(capacity);
     }
 
@@ -357,16 +406,22 @@ impl EvictionPolicy for Hybrid {
 }
 
 impl Hybrid {
-    fn evict_from_main(&mut self, slot: u32) {
+    /// Evicts `slot` from main; `displaced` when a window candidate won its place.
+    fn evict_from_main(&mut self, slot: u32, displaced: bool) {
         let e = self.entries[slot as usize];
         self.unlink(slot);
-        self.main_ghost.insert(e.hash, e.weight);
+        if self.adaptive {
+            self.main_ghost.push(e.hash, e.weight, displaced);
+        }
     }
 
-    fn evict_from_window(&mut self, slot: u32) {
+    /// Evicts `slot` from the window; `rejected` when the admission filter turned it away.
+    fn evict_from_window(&mut self, slot: u32, rejected: bool) {
         let e = self.entries[slot as usize];
         self.unlink(slot);
-        self.window_ghost.insert(e.hash, e.weight);
+        if self.adaptive {
+            self.window_ghost.push(e.hash, e.weight, rejected);
+        }
     }
 
     fn move_to_probation(&mut self, slot: u32) {
@@ -380,8 +435,10 @@ impl Hybrid {
         self.probation_weight += w;
         // Every window exit enters the window's shadow, admitted or not, so that the shadow
         // stands for "the next `Δ` of window"; only rejected keys can miss and hit it.
-        let hash = self.entries[slot as usize].hash;
-        self.window_ghost.insert(hash, w);
+        if self.adaptive {
+            let hash = self.entries[slot as usize].hash;
+            self.window_ghost.push(hash, w, false);
+        }
     }
 }
 

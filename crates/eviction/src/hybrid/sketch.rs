@@ -2,13 +2,8 @@
 
 use crate::hash::mix64;
 
-/// Seeds of the four hash functions (odd 64-bit constants).
-const SEEDS: [u64; 4] = [
-    0x97cb_3127_c5bd_6d95,
-    0xc2b2_ae3d_27d4_eb4f,
-    0x1656_67b1_9e37_79f9,
-    0x8ebc_6af0_9c88_c6e3,
-];
+/// Seed that decorrelates the sketch's hash from the caller's table hash.
+const SEEDS: [u64; 1] = [0x97cb_3127_c5bd_6d95];
 
 /// Approximate access counts of recently seen key hashes, up to 15, that halve every
 /// `sample` increments so old popularity fades (Einziger, Friedman, Manes, "TinyLFU: A Highly
@@ -44,58 +39,61 @@ impl Sketch {
         self.table.len()
     }
 
-    /// The word and shift of each of the four counters of `hash`.
+    /// The block of `hash` (its first word) and the bits that pick its four counters.
     #[inline]
-    fn cells(&self, hash: u64) -> [(usize, u32); 4] {
+    fn locate(&self, hash: u64) -> (usize, u64) {
         let h = mix64(hash ^ SEEDS[0]);
-        let block = ((h as usize) & self.block_mask) * 8;
-        let mut cells = [(0, 0); 4];
-        let mut bits = h >> 32;
-        for (i, cell) in cells.iter_mut().enumerate() {
-            // Two words per hash function inside the block, any of their 16 nibbles.
-            let word = block + 2 * i + (bits & 1) as usize;
-            let nibble = ((bits >> 1) & 15) as u32;
-            *cell = (word, nibble * 4);
-            bits = bits.rotate_right(5) ^ SEEDS[i].wrapping_shr(i as u32 * 7);
-        }
-        cells
+        (((h >> 40) as usize & self.block_mask) * 8, h)
+    }
+
+    /// Word (within the block) and shift of counter `i`: two words per hash function, any of
+    /// their sixteen nibbles, chosen by eight bits of the hash.
+    #[inline]
+    fn cell(bits: u64, i: usize) -> (usize, u32) {
+        let byte = (bits >> (i * 8)) as u32;
+        (2 * i + (byte & 1) as usize, ((byte >> 1) & 15) * 4)
+    }
+
+    /// Sets the halving period to `scale × width` increments.
+    pub(crate) fn set_sample_scale(&mut self, scale: f64) {
+        self.sample = ((self.table.len() as f64 * scale) as u64).max(1);
     }
 
     /// Estimated count of `hash` (0..=15).
     #[inline]
     pub(crate) fn frequency(&self, hash: u64) -> u8 {
-        if self.table.is_empty() {
+        let (start, bits) = self.locate(hash);
+        let Some(block) = self.table.get(start..start + 8) else {
             return 0;
+        };
+        let mut min = 15;
+        for i in 0..4 {
+            let (w, s) = Self::cell(bits, i);
+            min = min.min((block[w] >> s) & 15);
         }
-        self.cells(hash)
-            .iter()
-            .map(|&(w, s)| ((self.table[w] >> s) & 15) as u8)
-            .min()
-            .unwrap_or(0)
+        min as u8
     }
 
     /// Counts one access of `hash`; halves every counter when the sample is full.
     #[inline]
     pub(crate) fn increment(&mut self, hash: u64) {
-        if self.table.is_empty() {
+        let (start, bits) = self.locate(hash);
+        let Some(block) = self.table.get_mut(start..start + 8) else {
             return;
-        }
-        let cells = self.cells(hash);
-        let mut min = 15u64;
-        for &(w, s) in &cells {
-            min = min.min((self.table[w] >> s) & 15);
-        }
-        if min == 15 {
-            return;
-        }
-        for &(w, s) in &cells {
-            if (self.table[w] >> s) & 15 < 15 {
-                self.table[w] += 1 << s;
+        };
+        let mut added = false;
+        for i in 0..4 {
+            let (w, s) = Self::cell(bits, i);
+            if (block[w] >> s) & 15 < 15 {
+                block[w] += 1 << s;
+                added = true;
             }
         }
-        self.additions += 1;
-        if self.additions >= self.sample {
-            self.halve();
+        if added {
+            self.additions += 1;
+            if self.additions >= self.sample {
+                self.halve();
+            }
         }
     }
 
