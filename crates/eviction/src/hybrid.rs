@@ -6,7 +6,7 @@ use cache_traits::EvictionPolicy;
 mod shadow;
 mod sketch;
 
-use shadow::Shadow;
+use shadow::{Shadows, Side};
 use sketch::Sketch;
 
 /// Where a slot lives.
@@ -26,25 +26,40 @@ struct Entry {
     region: Region,
 }
 
-/// W-TinyLFU with an adaptive window: the default policy.
+/// W-TinyLFU with an adaptive window and adaptive aging: the default policy.
 ///
-/// Follows Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache Admission Policy"
-/// (ACM ToS 2017), and the adaptive window of Einziger, Eytan, Friedman and Manes, "Adaptive
-/// Software Cache Management" (Middleware 2018), as shipped in Caffeine.
+/// The structure is W-TinyLFU (Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache
+/// Admission Policy", ACM ToS 2017), as in Caffeine:
 ///
-/// - New entries enter a small LRU **window**. When the window overflows, its oldest entry
-///   becomes a *candidate* for the **main** region, a segmented LRU (probation, then protected
-///   after a hit, protected at most 80 % of main).
-/// - A count-min **sketch** of 4-bit counters estimates every key's recent frequency; it halves
-///   all counters every `10 × width` increments, so old popularity fades. When main is full the
-///   candidate is admitted only if its estimate beats that of main's victim (the probation
-///   tail): a one-time scan passes through the window without displacing the hot set.
-/// - The window share **adapts** by hill climbing on the observed hit ratio (see
-///   `docs/POLICIES.md`): recency-biased workloads grow it towards LRU, loops and
-///   frequency-biased workloads shrink it towards pure TinyLFU.
+/// - New entries enter an LRU **window**. When it overflows, its oldest entry becomes a
+///   *candidate* for the **main** region, a segmented LRU (probation, then protected after a
+///   hit; protected at most 80 % of main).
+/// - A count-min **sketch** of 4-bit counters estimates each key's recent frequency and halves
+///   every counter periodically, so old popularity fades. When main is full, the candidate is
+///   admitted only if its estimate beats that of main's victim (the probation tail): a
+///   one-time scan passes through the window without displacing the hot set.
 ///
-/// All regions are budgeted by weight. A hit costs a sketch increment (one cache line) and a
-/// list move: no allocation.
+/// Two things adapt, both steered by the same cheap signal rather than by tuning:
+///
+/// - **Window size, by shadow-queue gradient.** Two small shadow queues remember the keys that
+///   most recently left the window and main (each `Δ` = 25 % of the capacity, stored as
+///   fingerprints). A miss on a key in the window's shadow is a hit that a window `Δ` larger
+///   would have had; one in main's shadow, a hit a main `Δ` larger would have had. Each such
+///   miss moves the window share by the key's weight towards the region that would have hit,
+///   so the split follows the local gradient of the hit-ratio curve (the principle of
+///   Cliffhanger, Cidon et al., NSDI '16, and of ARC's ghost lists). Recency-biased workloads
+///   grow the window; loops and frequency-biased ones keep it near 1 %. Caffeine's hill climber
+///   (Einziger et al., "Adaptive Software Cache Management", Middleware 2018) adapts the same
+///   split from sampled hit ratios instead, which needs many samples of `10 × capacity`
+///   requests; the shadows react from the first misses and need no sampling period.
+/// - **Sketch aging, by grading the admission filter.** A rejected candidate that comes back
+///   while still in the window's shadow is a false reject: the sketch remembered stale
+///   popularity, so the halving period shortens by 1 %. A victim that a candidate displaced and
+///   that comes back while in main's shadow is a false admit: the period lengthens by 1 %.
+///   The period stays between 2 and 16 times the sketch width (TinyLFU uses a fixed 10).
+///
+/// All regions and shadows are budgeted by weight. A hit costs a sketch increment (one cache
+/// line) and at most a list move: no allocation. See `docs/POLICIES.md` for measurements.
 ///
 /// # Examples
 ///
@@ -73,10 +88,8 @@ pub struct Hybrid {
     sketch: Sketch,
     resident: usize,
     adaptive: bool,
-    /// Hashes of the most recent window candidates that were rejected.
-    window_ghost: Shadow,
-    /// Hashes of the most recent main victims.
-    main_ghost: Shadow,
+    /// Hashes of the keys that most recently left the window and main.
+    shadows: Shadows,
     /// Resident entries the shadows were sized for.
     shadow_sized_for: usize,
     /// The sketch halves every `sample_scale × width` increments.
@@ -116,7 +129,7 @@ impl Default for Hybrid {
 }
 
 impl Hybrid {
-    /// The default: a 1 % window that adapts.
+    /// The default: a 1 % window and a sketch halving every 10 × its width, both adapting.
     pub fn new() -> Self {
         Hybrid {
             links: SlotLinks::default(),
@@ -132,8 +145,7 @@ impl Hybrid {
             sketch: Sketch::default(),
             resident: 0,
             adaptive: true,
-            window_ghost: Shadow::default(),
-            main_ghost: Shadow::default(),
+            shadows: Shadows::default(),
             shadow_sized_for: 0,
             sample_scale: INITIAL_SCALE,
             window_max: 0,
@@ -142,8 +154,8 @@ impl Hybrid {
         }
     }
 
-    /// A hybrid whose window stays at `share` of the capacity (clamped to `0..=1`): plain
-    /// W-TinyLFU as in the TinyLFU paper (1 % there).
+    /// A hybrid whose window stays at `share` of the capacity (clamped to `0.01..=0.5`) and
+    /// whose sketch ages at the fixed TinyLFU rate: plain W-TinyLFU (1 % in the paper).
     ///
     /// # Examples
     ///
@@ -196,9 +208,8 @@ impl Hybrid {
             let span = ((self.capacity as f64 * SHADOW_SHARE) as u64).max(1);
             let resident = self.resident.max(self.capacity.min(1 << 16) as usize);
             self.shadow_sized_for = 2 * resident;
-            let entries = (self.shadow_sized_for as f64 * SHADOW_SHARE) as usize;
-            self.window_ghost = Shadow::new(span, entries);
-            self.main_ghost = Shadow::new(span, entries);
+            let entries = (2.0 * resident as f64 * SHADOW_SHARE) as usize;
+            self.shadows = Shadows::new(span, entries);
         }
     }
 
@@ -287,14 +298,15 @@ impl EvictionPolicy for Hybrid {
             // The same misses grade the admission filter: a key it rejected coming back is a
             // false reject (the sketch remembers stale popularity: age it faster); a victim it
             // displaced coming back is a false admit (age it slower).
-            if let Some(rejected) = self.window_ghost.take(hash) {
+            let shadow = self.shadows.take(hash);
+            if let Some((Side::Window, rejected)) = shadow {
                 self.window_share = (self.window_share + step).min(MAX_WINDOW);
                 self.resize_regions();
                 if rejected {
                     self.sample_scale = (self.sample_scale * (1.0 - AGING_STEP)).max(MIN_SCALE);
                     self.sketch.set_sample_scale(self.sample_scale);
                 }
-            } else if let Some(displaced) = self.main_ghost.take(hash) {
+            } else if let Some((Side::Main, displaced)) = shadow {
                 self.window_share = (self.window_share - step).max(MIN_WINDOW);
                 self.resize_regions();
                 if displaced {
@@ -411,7 +423,7 @@ impl Hybrid {
         let e = self.entries[slot as usize];
         self.unlink(slot);
         if self.adaptive {
-            self.main_ghost.push(e.hash, e.weight, displaced);
+            self.shadows.push(Side::Main, e.hash, e.weight, displaced);
         }
     }
 
@@ -420,7 +432,7 @@ impl Hybrid {
         let e = self.entries[slot as usize];
         self.unlink(slot);
         if self.adaptive {
-            self.window_ghost.push(e.hash, e.weight, rejected);
+            self.shadows.push(Side::Window, e.hash, e.weight, rejected);
         }
     }
 
@@ -437,7 +449,7 @@ impl Hybrid {
         // stands for "the next `Δ` of window"; only rejected keys can miss and hit it.
         if self.adaptive {
             let hash = self.entries[slot as usize].hash;
-            self.window_ghost.push(hash, w, false);
+            self.shadows.push(Side::Window, hash, w, false);
         }
     }
 }

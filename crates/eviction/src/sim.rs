@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use cache_traits::EvictionPolicy;
 
-use crate::hash::{MixMap, mix64};
+use crate::hash::mix64;
 use crate::trace::Trace;
 
 mod opt;
@@ -67,8 +67,10 @@ pub fn simulate<P: EvictionPolicy + ?Sized>(
 ) -> SimResult {
     policy.clear();
     policy.set_capacity(capacity);
-    let mut slots: MixMap<u64, u32> = MixMap::default();
+    // Key → slot, hashed once per request with the same hash the policy sees.
+    let mut slots: hashbrown::HashTable<(u64, u32)> = hashbrown::HashTable::new();
     let mut slot_key: Vec<u64> = Vec::new();
+    let mut slot_hash: Vec<u64> = Vec::new();
     let mut slot_weight: Vec<u64> = Vec::new();
     let mut free: Vec<u32> = Vec::new();
     let mut used = 0u64;
@@ -77,36 +79,45 @@ pub fn simulate<P: EvictionPolicy + ?Sized>(
     for (i, &key) in trace.keys().iter().enumerate() {
         let hash = mix64(key);
         let weight = trace.weight(i);
-        if let Some(&slot) = slots.get(&key) {
-            hits += 1;
-            let old = slot_weight[slot as usize];
-            if weighted && old != weight {
-                slot_weight[slot as usize] = weight;
-                used = used - old + weight;
-                policy.on_update(slot, hash, old, weight);
-            } else {
-                policy.on_access(slot, hash);
-                continue;
-            }
-        } else {
-            let slot = match free.pop() {
-                Some(s) => s,
-                None => {
-                    slot_key.push(0);
-                    slot_weight.push(0);
-                    (slot_key.len() - 1) as u32
+        match slots.entry(hash, |&(k, _)| k == key, |&(k, _)| mix64(k)) {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                let slot = e.get().1;
+                hits += 1;
+                let old = slot_weight[slot as usize];
+                if weighted && old != weight {
+                    slot_weight[slot as usize] = weight;
+                    used = used - old + weight;
+                    policy.on_update(slot, hash, old, weight);
+                } else {
+                    policy.on_access(slot, hash);
+                    continue;
                 }
-            };
-            slots.insert(key, slot);
-            slot_key[slot as usize] = key;
-            slot_weight[slot as usize] = weight;
-            used += weight;
-            policy.on_insert(slot, hash, weight);
+            }
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                let slot = match free.pop() {
+                    Some(s) => s,
+                    None => {
+                        slot_key.push(0);
+                        slot_hash.push(0);
+                        slot_weight.push(0);
+                        (slot_key.len() - 1) as u32
+                    }
+                };
+                e.insert((key, slot));
+                slot_key[slot as usize] = key;
+                slot_hash[slot as usize] = hash;
+                slot_weight[slot as usize] = weight;
+                used += weight;
+                policy.on_insert(slot, hash, weight);
+            }
         }
         while used > capacity {
             let Some(victim) = policy.evict() else { break };
             let v = victim as usize;
-            slots.remove(&slot_key[v]);
+            let victim_key = slot_key[v];
+            if let Ok(e) = slots.find_entry(slot_hash[v], |&(k, _)| k == victim_key) {
+                e.remove();
+            }
             used -= slot_weight[v];
             slot_weight[v] = 0;
             free.push(victim);
