@@ -11,8 +11,13 @@
 //! quick_cache is the median of per-round ratios, so noise from a busy machine hits all
 //! libraries alike and the ratio from one run stays meaningful.
 //!
-//! Flags: `--quick` (3 slices of 150 ms), `--repeats N`, `--library NAME` and `--workload NAME`
-//! (repeatable or comma-separated filters).
+//! Besides the facade's `query-cache` (its `DefaultPolicy`), rows `query-cache/<policy>` run
+//! `cache_core::Cache` with the other policies of `eviction`, to show what each policy costs.
+//!
+//! Flags: `--quick` (3 rounds of 150 ms), `--repeats N` (rounds), `--ops N` (each thread runs N
+//! operations per slice instead of a fixed time: for `valgrind --tool=callgrind
+//! --toggle-collect='*drive*'`, whose counts a busy machine cannot disturb), `--library NAME`
+//! and `--workload NAME` (repeatable or comma-separated filters).
 //! Prints a table and writes `target/bench/peers.json` at the workspace root.
 
 #![allow(
@@ -59,15 +64,25 @@ const CHUNK: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Library {
+    /// The facade's `Cache`, with `query_cache::DefaultPolicy`.
     QueryCache,
+    /// `cache_core::Cache` with another policy from `eviction`, to see what the policy costs.
+    QueryCacheLru,
+    QueryCacheSieve,
+    QueryCacheS3Fifo,
+    QueryCacheHybrid,
     QuickCache,
     Moka,
     MutexHashMap,
 }
 
 impl Library {
-    const ALL: [Library; 4] = [
+    const ALL: [Library; 8] = [
         Library::QueryCache,
+        Library::QueryCacheLru,
+        Library::QueryCacheSieve,
+        Library::QueryCacheS3Fifo,
+        Library::QueryCacheHybrid,
         Library::QuickCache,
         Library::Moka,
         Library::MutexHashMap,
@@ -76,9 +91,27 @@ impl Library {
     fn name(self) -> &'static str {
         match self {
             Library::QueryCache => "query-cache",
+            Library::QueryCacheLru => "query-cache/lru",
+            Library::QueryCacheSieve => "query-cache/sieve",
+            Library::QueryCacheS3Fifo => "query-cache/s3fifo",
+            Library::QueryCacheHybrid => "query-cache/hybrid",
             Library::QuickCache => "quick_cache",
             Library::Moka => "moka",
             Library::MutexHashMap => "mutex-hashmap",
+        }
+    }
+
+    /// A policy variant that is the facade's default policy anyway (its row would repeat
+    /// `query-cache`'s).
+    fn repeats_default(self) -> bool {
+        use std::any::TypeId;
+        let default = TypeId::of::<query_cache::DefaultPolicy>();
+        match self {
+            Library::QueryCacheLru => TypeId::of::<eviction::Lru>() == default,
+            Library::QueryCacheSieve => TypeId::of::<eviction::Sieve>() == default,
+            Library::QueryCacheS3Fifo => TypeId::of::<eviction::S3Fifo>() == default,
+            Library::QueryCacheHybrid => TypeId::of::<eviction::Hybrid>() == default,
+            _ => false,
         }
     }
 }
@@ -305,9 +338,19 @@ struct Sample {
 }
 
 struct Config {
-    run_for: Duration,
+    stop: Stop,
     warmup_ops: usize,
     repeats: usize,
+}
+
+/// When a thread's timed slice ends.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// After this much wall-clock time.
+    After(Duration),
+    /// After this many operations (rounded up to a whole chunk): for instruction counting under
+    /// callgrind or cachegrind, where the machine's load does not matter.
+    Ops(u64),
 }
 
 /// One thread's timed loop over `stream`, starting at `start` and wrapping around.
@@ -316,7 +359,7 @@ fn drive<C: U64Cache>(
     stream: &[u64],
     start: usize,
     read_through: bool,
-    run_for: Duration,
+    stop: Stop,
 ) -> (u64, u64, Duration) {
     let n = stream.len();
     let mut idx = start % n;
@@ -344,7 +387,11 @@ fn drive<C: U64Cache>(
             }
         }
         ops += CHUNK as u64;
-        if t0.elapsed() >= run_for {
+        let done = match stop {
+            Stop::After(run_for) => t0.elapsed() >= run_for,
+            Stop::Ops(n) => ops >= n,
+        };
+        if done {
             break;
         }
     }
@@ -360,7 +407,7 @@ fn timed_run<C: U64Cache>(
     first: usize,
     threads: usize,
     read_through: bool,
-    run_for: Duration,
+    stop: Stop,
 ) -> Sample {
     let barrier = Barrier::new(threads);
     let span = stream.len() / threads;
@@ -370,7 +417,7 @@ fn timed_run<C: U64Cache>(
                 let barrier = &barrier;
                 scope.spawn(move || {
                     barrier.wait();
-                    drive(cache, stream, first + t * span, read_through, run_for)
+                    drive(cache, stream, first + t * span, read_through, stop)
                 })
             })
             .collect();
@@ -430,7 +477,7 @@ fn timed_slice<C: U64Cache>(
         first + shift,
         threads,
         read_through,
-        cfg.run_for,
+        cfg.stop,
     )
 }
 
@@ -548,10 +595,43 @@ struct Streams {
     uniform: Vec<u64>,
 }
 
+/// Runs `$body` with `$p` naming the policy type of a query-cache library, or `$other`.
+macro_rules! with_policy {
+    ($lib:expr, $p:ident => $body:expr, _ => $other:expr) => {
+        match $lib {
+            Library::QueryCache => {
+                type $p = query_cache::DefaultPolicy;
+                $body
+            }
+            Library::QueryCacheLru => {
+                type $p = eviction::Lru;
+                $body
+            }
+            Library::QueryCacheSieve => {
+                type $p = eviction::Sieve;
+                $body
+            }
+            Library::QueryCacheS3Fifo => {
+                type $p = eviction::S3Fifo;
+                $body
+            }
+            Library::QueryCacheHybrid => {
+                type $p = eviction::Hybrid;
+                $body
+            }
+            _ => $other,
+        }
+    };
+}
+
 /// One u64 cache of any library, so the libraries can sit side by side and take turns; the
 /// match happens once per timed slice, never per operation.
 enum AnyU64 {
-    Ours(ours::OursU64),
+    Ours(ours::OursU64<query_cache::DefaultPolicy>),
+    OursLru(ours::OursU64<eviction::Lru>),
+    OursSieve(ours::OursU64<eviction::Sieve>),
+    OursS3Fifo(ours::OursU64<eviction::S3Fifo>),
+    OursHybrid(ours::OursU64<eviction::Hybrid>),
     Quick(QuickU64),
     Moka(MokaU64),
     Mutex(MutexMap),
@@ -561,6 +641,10 @@ macro_rules! with_cache {
     ($any:expr, $c:ident => $body:expr) => {
         match $any {
             AnyU64::Ours($c) => $body,
+            AnyU64::OursLru($c) => $body,
+            AnyU64::OursSieve($c) => $body,
+            AnyU64::OursS3Fifo($c) => $body,
+            AnyU64::OursHybrid($c) => $body,
             AnyU64::Quick($c) => $body,
             AnyU64::Moka($c) => $body,
             AnyU64::Mutex($c) => $body,
@@ -572,6 +656,10 @@ impl AnyU64 {
     fn new(lib: Library, capacity: usize) -> Self {
         match lib {
             Library::QueryCache => AnyU64::Ours(ours::u64_cache(capacity)),
+            Library::QueryCacheLru => AnyU64::OursLru(ours::u64_cache(capacity)),
+            Library::QueryCacheSieve => AnyU64::OursSieve(ours::u64_cache(capacity)),
+            Library::QueryCacheS3Fifo => AnyU64::OursS3Fifo(ours::u64_cache(capacity)),
+            Library::QueryCacheHybrid => AnyU64::OursHybrid(ours::u64_cache(capacity)),
             Library::QuickCache => AnyU64::Quick(quick_u64(capacity)),
             Library::Moka => AnyU64::Moka(moka_u64(capacity)),
             Library::MutexHashMap => AnyU64::Mutex(MutexMap::new(capacity)),
@@ -579,33 +667,37 @@ impl AnyU64 {
     }
 }
 
-fn memory_row(lib: Library, keys: &[u64]) -> Option<MemorySample> {
-    Some(match lib {
-        Library::QueryCache => memory_u64(|| ours::u64_cache(keys.len()), keys),
+fn memory_row(lib: Library, keys: &[u64]) -> MemorySample {
+    with_policy!(lib, P => memory_u64(|| ours::u64_cache::<P>(keys.len()), keys), _ => match lib {
         Library::QuickCache => memory_u64(|| quick_u64(keys.len()), keys),
         Library::Moka => memory_u64(|| moka_u64(keys.len()), keys),
-        Library::MutexHashMap => memory_u64(|| MutexMap::new(keys.len()), keys),
+        _ => memory_u64(|| MutexMap::new(keys.len()), keys),
     })
 }
 
 fn budget_row(lib: Library) -> Option<BudgetSample> {
-    Some(match lib {
-        Library::QueryCache => return ours::budget(BUDGET_BYTES),
-        Library::QuickCache => budget_strings(|| quick_string(BUDGET_BYTES), BUDGET_BYTES),
-        Library::Moka => budget_strings(|| moka_string(BUDGET_BYTES), BUDGET_BYTES),
+    with_policy!(lib, P => Some(ours::budget::<P>(BUDGET_BYTES)), _ => match lib {
+        Library::QuickCache => Some(budget_strings(|| quick_string(BUDGET_BYTES), BUDGET_BYTES)),
+        Library::Moka => Some(budget_strings(|| moka_string(BUDGET_BYTES), BUDGET_BYTES)),
         // No eviction, so no budget to hold.
-        Library::MutexHashMap => return None,
+        _ => None,
     })
 }
 
-/// query-cache's adapters: the facade's `Cache` with its defaults (HeapSize weigher, default
-/// shard count and hasher), bounded by entries for the u64 rows and by bytes for the strings.
+/// query-cache's adapters: `cache_core::Cache` with the given policy (the facade's `Cache` is
+/// the one with `query_cache::DefaultPolicy`) and otherwise its defaults (HeapSize weigher,
+/// default shard count and hasher), bounded by entries for the u64 rows and by bytes for the
+/// strings.
 mod ours {
     use super::{BudgetSample, StringCache, U64Cache, budget_strings};
+    use query_cache::EvictionPolicy;
 
-    pub(super) struct OursU64(query_cache::Cache<u64, u64>);
+    pub(super) struct OursU64<P>(cache_core::Cache<u64, u64, P>);
 
-    impl U64Cache for OursU64 {
+    impl<P: EvictionPolicy> U64Cache for OursU64<P>
+    where
+        cache_core::Cache<u64, u64, P>: Sync,
+    {
         #[inline]
         fn get(&self, key: u64) -> Option<u64> {
             self.0.get(&key)
@@ -619,9 +711,9 @@ mod ours {
         }
     }
 
-    struct OursString(query_cache::Cache<u64, String>);
+    struct OursString<P>(cache_core::Cache<u64, String, P>);
 
-    impl StringCache for OursString {
+    impl<P: EvictionPolicy> StringCache for OursString<P> {
         fn insert(&self, key: u64, value: String) {
             self.0.insert(key, value);
         }
@@ -630,33 +722,34 @@ mod ours {
         }
     }
 
-    pub(super) fn u64_cache(capacity: usize) -> OursU64 {
+    pub(super) fn u64_cache<P: EvictionPolicy + Default + 'static>(capacity: usize) -> OursU64<P> {
         OursU64(
-            query_cache::Cache::builder()
+            cache_core::Cache::builder()
                 .max_entries(capacity as u64)
                 .build()
                 .unwrap(),
         )
     }
 
-    pub(super) fn budget(budget: u64) -> Option<BudgetSample> {
-        Some(budget_strings(
+    pub(super) fn budget<P: EvictionPolicy + Default + 'static>(budget: u64) -> BudgetSample {
+        budget_strings(
             || {
-                OursString(
-                    query_cache::Cache::builder()
+                OursString::<P>(
+                    cache_core::Cache::builder()
                         .max_bytes(budget)
                         .build()
                         .unwrap(),
                 )
             },
             budget,
-        ))
+        )
     }
 }
 
 struct Args {
     quick: bool,
     repeats: Option<usize>,
+    ops: Option<u64>,
     libraries: Vec<String>,
     workloads: Vec<String>,
 }
@@ -665,6 +758,7 @@ fn parse_args() -> Args {
     let mut args = Args {
         quick: false,
         repeats: None,
+        ops: None,
         libraries: Vec::new(),
         workloads: Vec::new(),
     };
@@ -672,6 +766,12 @@ fn parse_args() -> Args {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--quick" => args.quick = true,
+            "--ops" => {
+                args.ops = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .map(|n: u64| n.max(1));
+            }
             "--repeats" => {
                 args.repeats = it
                     .next()
@@ -704,7 +804,7 @@ fn fmt_opt(value: Option<f64>, digits: usize) -> String {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<14} {:<15} {:>3} {:>9} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
+        "{:<19} {:<15} {:>3} {:>9} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
         "library",
         "workload",
         "thr",
@@ -718,7 +818,7 @@ fn print_table(rows: &[Row]) {
     );
     for r in rows {
         println!(
-            "{:<14} {:<15} {:>3} {:>9.2} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
+            "{:<19} {:<15} {:>3} {:>9.2} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
             r.library,
             r.workload,
             r.threads,
@@ -744,20 +844,24 @@ fn main() -> Result<()> {
     let args = parse_args();
     let cfg = if args.quick {
         Config {
-            run_for: Duration::from_millis(150),
+            stop: args
+                .ops
+                .map_or(Stop::After(Duration::from_millis(150)), Stop::Ops),
             warmup_ops: 300_000,
             repeats: args.repeats.unwrap_or(QUICK_REPEATS),
         }
     } else {
         Config {
-            run_for: Duration::from_millis(500),
+            stop: args
+                .ops
+                .map_or(Stop::After(Duration::from_millis(500)), Stop::Ops),
             warmup_ops: 1_000_000,
             repeats: args.repeats.unwrap_or(REPEATS),
         }
     };
     let libraries: Vec<Library> = Library::ALL
         .into_iter()
-        .filter(|l| wanted(&args.libraries, l.name()))
+        .filter(|l| !l.repeats_default() && wanted(&args.libraries, l.name()))
         .collect();
     let workloads: Vec<Workload> = Workload::ALL
         .into_iter()
@@ -793,7 +897,7 @@ fn main() -> Result<()> {
         streams.uniform.len(),
         harmonic(CAPACITY, ZIPF_S) / harmonic(UNIVERSE, ZIPF_S),
         cfg.repeats,
-        cfg.run_for,
+        cfg.stop,
     );
 
     let mut rows = Vec::new();
@@ -857,7 +961,7 @@ fn main() -> Result<()> {
                             vs_quick_cache_iqr,
                         };
                         eprintln!(
-                            "  {:<14} {:<13} {}t {:>8.2} Mops/s  hit {:.4}",
+                            "  {:<19} {:<13} {}t {:>8.2} Mops/s  hit {:.4}",
                             row.library, row.workload, threads, row.mops, m.hit_ratio
                         );
                         rows.push(row);
@@ -866,11 +970,9 @@ fn main() -> Result<()> {
             }
             Workload::MemoryU64 => {
                 for &lib in &libraries {
-                    let Some(m) = memory_row(lib, &memory_keys) else {
-                        continue;
-                    };
+                    let m = memory_row(lib, &memory_keys);
                     eprintln!(
-                        "  {:<14} memory_u64: {:.1} bytes/entry ({:.1} over the payload), {} entries",
+                        "  {:<19} memory_u64: {:.1} bytes/entry ({:.1} over the payload), {} entries",
                         lib.name(),
                         m.bytes_per_entry,
                         m.bytes_per_entry - PAYLOAD_BYTES,
@@ -894,7 +996,7 @@ fn main() -> Result<()> {
                 for &lib in &libraries {
                     let Some(b) = budget_row(lib) else { continue };
                     eprintln!(
-                        "  {:<14} budget_strings: {:.3} × budget, {} entries",
+                        "  {:<19} budget_strings: {:.3} × budget, {} entries",
                         lib.name(),
                         b.budget_ratio,
                         b.entries
