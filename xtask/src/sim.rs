@@ -140,8 +140,10 @@ fn parse_policy(name: &str) -> Result<PolicyKind> {
 fn load(path: &Path, format: Option<TraceFormat>) -> Result<Trace> {
     let start = Instant::now();
     let trace = Trace::read(path, format)?;
+    // Number the keys now, so that the timings below are of replaying only.
+    let unique = trace.unique_keys();
     eprintln!(
-        "sim: read {} ({} requests) in {:.2} s",
+        "sim: read {} ({} requests, {unique} keys) in {:.2} s",
         path.display(),
         trace.len(),
         start.elapsed().as_secs_f64()

@@ -18,12 +18,26 @@ enum Region {
     Protected,
 }
 
-/// Per-slot state.
+/// Per-slot state: 16 bytes.
 #[derive(Clone, Copy, Debug, Default)]
 struct Entry {
     hash: u64,
-    weight: u64,
+    /// The weight, saturated at `u32::MAX` (region sums use this same figure consistently).
+    weight: u32,
     region: Region,
+}
+
+impl Entry {
+    #[inline]
+    fn weight(&self) -> u64 {
+        u64::from(self.weight)
+    }
+}
+
+/// Saturates a weight into an [`Entry`].
+#[inline]
+fn stored_weight(weight: u64) -> u32 {
+    u32::try_from(weight).unwrap_or(u32::MAX)
 }
 
 /// W-TinyLFU with an adaptive window and adaptive aging: the default policy.
@@ -226,8 +240,8 @@ impl Hybrid {
             };
             let e = &mut self.entries[t as usize];
             e.region = Region::Probation;
-            self.protected_weight -= e.weight;
-            self.probation_weight += e.weight;
+            self.protected_weight -= e.weight();
+            self.probation_weight += e.weight();
             self.links.push_front(&mut self.probation, t);
         }
     }
@@ -238,15 +252,15 @@ impl Hybrid {
         match e.region {
             Region::Window => {
                 self.links.unlink(&mut self.window, slot);
-                self.window_weight -= e.weight;
+                self.window_weight -= e.weight();
             }
             Region::Probation => {
                 self.links.unlink(&mut self.probation, slot);
-                self.probation_weight -= e.weight;
+                self.probation_weight -= e.weight();
             }
             Region::Protected => {
                 self.links.unlink(&mut self.protected, slot);
-                self.protected_weight -= e.weight;
+                self.protected_weight -= e.weight();
             }
         }
         self.resident -= 1;
@@ -283,9 +297,10 @@ impl EvictionPolicy for Hybrid {
             self.entries
                 .resize((i + 1).max(self.entries.len() * 2), Entry::default());
         }
+        let stored = stored_weight(weight);
         self.entries[i] = Entry {
             hash,
-            weight,
+            weight: stored,
             region: Region::Window,
         };
         self.resident += 1;
@@ -318,7 +333,7 @@ impl EvictionPolicy for Hybrid {
         self.ensure_sketch();
         self.sketch.increment(hash);
         self.links.push_front(&mut self.window, slot);
-        self.window_weight += weight;
+        self.window_weight += u64::from(stored);
     }
 
     #[inline]
@@ -329,7 +344,7 @@ impl EvictionPolicy for Hybrid {
             Region::Window => self.links.move_to_front(&mut self.window, slot),
             Region::Probation => {
                 e.region = Region::Protected;
-                let w = e.weight;
+                let w = e.weight();
                 self.links.unlink(&mut self.probation, slot);
                 self.links.push_front(&mut self.protected, slot);
                 self.probation_weight -= w;
@@ -340,10 +355,12 @@ impl EvictionPolicy for Hybrid {
         }
     }
 
-    fn on_update(&mut self, slot: u32, hash: u64, old_weight: u64, new_weight: u64) {
+    fn on_update(&mut self, slot: u32, hash: u64, _old_weight: u64, new_weight: u64) {
         self.on_access(slot, hash);
         let e = &mut self.entries[slot as usize];
-        e.weight = new_weight;
+        let old_weight = e.weight();
+        e.weight = stored_weight(new_weight);
+        let new_weight = e.weight();
         let region = match e.region {
             Region::Window => &mut self.window_weight,
             Region::Probation => &mut self.probation_weight,
@@ -364,7 +381,7 @@ impl EvictionPolicy for Hybrid {
             if self.window_weight > window_max
                 && let Some(candidate) = self.window.tail()
             {
-                let w = self.entries[candidate as usize].weight;
+                let w = self.entries[candidate as usize].weight();
                 let Some(victim) = self.main_victim() else {
                     // Nothing in main: the candidate moves there if it fits, else leaves.
                     if self.main_weight() + w <= main_max {
@@ -423,7 +440,7 @@ impl Hybrid {
         let e = self.entries[slot as usize];
         self.unlink(slot);
         if self.adaptive {
-            self.shadows.push(Side::Main, e.hash, e.weight, displaced);
+            self.shadows.push(Side::Main, e.hash, e.weight(), displaced);
         }
     }
 
@@ -432,7 +449,8 @@ impl Hybrid {
         let e = self.entries[slot as usize];
         self.unlink(slot);
         if self.adaptive {
-            self.shadows.push(Side::Window, e.hash, e.weight, rejected);
+            self.shadows
+                .push(Side::Window, e.hash, e.weight(), rejected);
         }
     }
 
@@ -440,7 +458,7 @@ impl Hybrid {
         let e = &mut self.entries[slot as usize];
         debug_assert_eq!(e.region, Region::Window);
         e.region = Region::Probation;
-        let w = e.weight;
+        let w = e.weight();
         self.links.unlink(&mut self.window, slot);
         self.window_weight -= w;
         self.links.push_front(&mut self.probation, slot);

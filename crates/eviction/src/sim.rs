@@ -67,57 +67,50 @@ pub fn simulate<P: EvictionPolicy + ?Sized>(
 ) -> SimResult {
     policy.clear();
     policy.set_capacity(capacity);
-    // Key → slot, hashed once per request with the same hash the policy sees.
-    let mut slots: hashbrown::HashTable<(u64, u32)> = hashbrown::HashTable::new();
-    let mut slot_key: Vec<u64> = Vec::new();
-    let mut slot_hash: Vec<u64> = Vec::new();
+    // Key → slot through the trace's dense key ids: no hash map on the replay path.
+    const ABSENT: u32 = u32::MAX;
+    let ids = trace.key_ids();
+    let mut slot_of: Vec<u32> = vec![ABSENT; trace.unique_keys()];
+    let mut slot_id: Vec<u32> = Vec::new();
     let mut slot_weight: Vec<u64> = Vec::new();
     let mut free: Vec<u32> = Vec::new();
     let mut used = 0u64;
     let mut hits = 0u64;
     let weighted = trace.is_weighted();
-    for (i, &key) in trace.keys().iter().enumerate() {
+    for (i, (&key, &id)) in trace.keys().iter().zip(ids).enumerate() {
         let hash = mix64(key);
         let weight = trace.weight(i);
-        match slots.entry(hash, |&(k, _)| k == key, |&(k, _)| mix64(k)) {
-            hashbrown::hash_table::Entry::Occupied(e) => {
-                let slot = e.get().1;
-                hits += 1;
-                let old = slot_weight[slot as usize];
-                if weighted && old != weight {
-                    slot_weight[slot as usize] = weight;
-                    used = used - old + weight;
-                    policy.on_update(slot, hash, old, weight);
-                } else {
-                    policy.on_access(slot, hash);
-                    continue;
-                }
-            }
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                let slot = match free.pop() {
-                    Some(s) => s,
-                    None => {
-                        slot_key.push(0);
-                        slot_hash.push(0);
-                        slot_weight.push(0);
-                        (slot_key.len() - 1) as u32
-                    }
-                };
-                e.insert((key, slot));
-                slot_key[slot as usize] = key;
-                slot_hash[slot as usize] = hash;
+        let slot = slot_of[id as usize];
+        if slot != ABSENT {
+            hits += 1;
+            let old = slot_weight[slot as usize];
+            if weighted && old != weight {
                 slot_weight[slot as usize] = weight;
-                used += weight;
-                policy.on_insert(slot, hash, weight);
+                used = used - old + weight;
+                policy.on_update(slot, hash, old, weight);
+            } else {
+                policy.on_access(slot, hash);
+                continue;
             }
+        } else {
+            let slot = match free.pop() {
+                Some(s) => s,
+                None => {
+                    slot_id.push(0);
+                    slot_weight.push(0);
+                    (slot_id.len() - 1) as u32
+                }
+            };
+            slot_of[id as usize] = slot;
+            slot_id[slot as usize] = id;
+            slot_weight[slot as usize] = weight;
+            used += weight;
+            policy.on_insert(slot, hash, weight);
         }
         while used > capacity {
             let Some(victim) = policy.evict() else { break };
             let v = victim as usize;
-            let victim_key = slot_key[v];
-            if let Ok(e) = slots.find_entry(slot_hash[v], |&(k, _)| k == victim_key) {
-                e.remove();
-            }
+            slot_of[slot_id[v] as usize] = ABSENT;
             used -= slot_weight[v];
             slot_weight[v] = 0;
             free.push(victim);

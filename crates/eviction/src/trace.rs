@@ -13,6 +13,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 /// The layout of a trace file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -224,11 +225,22 @@ impl std::error::Error for TraceError {
 /// assert_eq!(trace.weight(0), 1);
 /// # Ok::<(), eviction::trace::TraceError>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Trace {
     keys: Vec<u64>,
     sizes: Option<Vec<u32>>,
+    /// Dense id of each request's key (first-seen order) and the number of distinct keys,
+    /// computed once on first use.
+    dense: OnceLock<(Vec<u32>, usize)>,
 }
+
+impl PartialEq for Trace {
+    fn eq(&self, other: &Self) -> bool {
+        self.keys == other.keys && self.sizes == other.sizes
+    }
+}
+
+impl Eq for Trace {}
 
 impl Trace {
     /// A trace of unit-weight requests.
@@ -240,7 +252,11 @@ impl Trace {
     /// assert_eq!(trace.len(), 3);
     /// ```
     pub fn from_keys(keys: Vec<u64>) -> Trace {
-        Trace { keys, sizes: None }
+        Trace {
+            keys,
+            sizes: None,
+            dense: OnceLock::new(),
+        }
     }
 
     /// A trace whose request `i` weighs `sizes[i]`.
@@ -260,6 +276,7 @@ impl Trace {
         Trace {
             keys,
             sizes: Some(sizes),
+            dense: OnceLock::new(),
         }
     }
 
@@ -360,13 +377,41 @@ impl Trace {
     }
 
     /// Number of distinct keys.
+    ///
+    /// The first call numbers the keys densely (one hash-map pass, kept for later calls).
     pub fn unique_keys(&self) -> usize {
-        let mut seen = crate::hash::MixMap::<u64, ()>::default();
-        seen.reserve(self.keys.len() / 4);
-        for &k in &self.keys {
-            seen.insert(k, ());
-        }
-        seen.len()
+        self.dense().1
+    }
+
+    /// For each request, a dense id of its key: ids are `0..unique_keys()` in first-seen order.
+    ///
+    /// The first call computes them (one hash-map pass); the simulator uses them so that
+    /// replaying needs no hash map.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let trace = eviction::trace::Trace::from_keys(vec![70, 9, 70, 5]);
+    /// assert_eq!(trace.key_ids(), &[0, 1, 0, 2]);
+    /// assert_eq!(trace.unique_keys(), 3);
+    /// ```
+    pub fn key_ids(&self) -> &[u32] {
+        &self.dense().0
+    }
+
+    fn dense(&self) -> &(Vec<u32>, usize) {
+        self.dense.get_or_init(|| {
+            let mut ids_of = crate::hash::MixMap::<u64, u32>::default();
+            let ids = self
+                .keys
+                .iter()
+                .map(|&k| {
+                    let next = ids_of.len() as u32;
+                    *ids_of.entry(k).or_insert(next)
+                })
+                .collect();
+            (ids, ids_of.len())
+        })
     }
 }
 

@@ -2,7 +2,6 @@
 
 use std::collections::BinaryHeap;
 
-use crate::hash::MixMap;
 use crate::sim::SimResult;
 use crate::trace::Trace;
 
@@ -47,15 +46,8 @@ impl Belady {
     pub fn new(trace: &Trace) -> Belady {
         let keys = trace.keys();
         assert!(keys.len() < NEVER as usize, "trace too long for Belady");
-        let mut ids_of: MixMap<u64, u32> = MixMap::default();
-        let ids: Vec<u32> = keys
-            .iter()
-            .map(|&k| {
-                let n = ids_of.len() as u32;
-                *ids_of.entry(k).or_insert(n)
-            })
-            .collect();
-        let n_keys = ids_of.len();
+        let ids = trace.key_ids().to_vec();
+        let n_keys = trace.unique_keys();
         let mut last = vec![NEVER; n_keys];
         let mut next = vec![NEVER; keys.len()];
         for i in (0..keys.len()).rev() {
