@@ -6,11 +6,11 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::thread::{self, JoinHandle};
+use std::thread::{self, JoinHandle, Thread};
 use std::time::Duration;
 
 use cache_traits::{Clock, PressureLevel, Reclaim};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 
 use crate::allocator::Allocator;
 use crate::config::{BuildError, ReclaimerBuilder};
@@ -19,9 +19,13 @@ use crate::schedule::{Decision, PurgeSchedule};
 use crate::stats::ReclaimerStats;
 use crate::stats::{AllocatorSupport, PurgeKind, PurgeRecord, PurgeStats, PurgeTrigger};
 
-/// The longest the background thread sleeps while a rate-limited purge waits; with a manual clock
-/// the wait is re-read this often.
-const MAX_WAIT: Duration = Duration::from_secs(1);
+/// How long the background thread sleeps when it finds the queue empty right after work.
+const MIN_IDLE_SLEEP: Duration = Duration::from_millis(1);
+
+/// The longest it sleeps when idle: it doubles its sleep from [`MIN_IDLE_SLEEP`] up to this.
+/// It never blocks on the queue, so a sender never pays for waking it (a system call); flush,
+/// shutdown, pressure requests and a half-full queue wake it at once.
+const MAX_IDLE_SLEEP: Duration = Duration::from_millis(64);
 
 /// Drops evicted items on a background thread and returns freed memory to the system.
 ///
@@ -30,7 +34,9 @@ const MAX_WAIT: Duration = Duration::from_secs(1);
 /// heavier ones go over a bounded queue to a background thread, which drops them in batches, so
 /// the cache's `get` and `insert` never pay for freeing a large value. When the queue is full the
 /// item is dropped on the caller's thread: the queue never grows without bound and no item is
-/// ever lost. A drop that panics is caught and counted.
+/// ever lost. A drop that panics is caught and counted. The thread polls the queue (sleeping 1 ms
+/// after work, backing off to 64 ms when idle) instead of blocking on it, so that handing over an
+/// item never costs the cache a system call to wake it.
 ///
 /// After an eviction wave (items weighing
 /// [`purge_after_bytes`](ReclaimerBuilder::purge_after_bytes) dropped since the last purge) or on
@@ -73,8 +79,12 @@ pub struct Reclaimer<T: Send + 'static> {
     /// The queue's sending side; `None` once shut down.
     tx: RwLock<Option<Sender<Msg<T>>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
+    /// The background thread, to wake it.
+    thread: Thread,
     shared: Arc<Shared>,
     inline_below_bytes: u64,
+    /// Queue length at which a sender wakes the background thread.
+    wake_at: usize,
     coordinate_allocator: bool,
 }
 
@@ -82,8 +92,6 @@ pub struct Reclaimer<T: Send + 'static> {
 enum Msg<T> {
     /// An item and the weight the cache charged for it.
     Item(T, u64),
-    /// Look at the pressure request now.
-    Wake,
     /// Answer once everything queued before has been dropped and a due purge has run.
     Flush(Sender<()>),
 }
@@ -168,7 +176,9 @@ impl<T: Send + 'static> Reclaimer<T> {
             .map_err(BuildError::Spawn)?;
         Ok(Self {
             tx: RwLock::new(Some(tx)),
+            thread: handle.thread().clone(),
             worker: Mutex::new(Some(handle)),
+            wake_at: config.capacity.div_ceil(2),
             shared,
             inline_below_bytes: config.inline_below_bytes,
             coordinate_allocator: config.coordinate_allocator,
@@ -248,10 +258,13 @@ impl<T: Send + 'static> Reclaimer<T> {
             let Some(tx) = tx.as_ref() else {
                 return;
             };
+            // Wake it first in case the queue is full and the send has to wait.
+            self.thread.unpark();
             if tx.send(Msg::Flush(ack_tx)).is_err() {
                 return;
             }
         }
+        self.thread.unpark();
         // An error means the thread is gone, and with it anything left to wait for.
         let _ = ack_rx.recv();
     }
@@ -280,6 +293,7 @@ impl<T: Send + 'static> Reclaimer<T> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         );
+        self.thread.unpark();
         let handle = self
             .worker
             .lock()
@@ -324,6 +338,10 @@ impl<T: Send + 'static> Reclaim<T> for Reclaimer<T> {
         };
         match sender.try_send(Msg::Item(item, weight)) {
             Ok(()) => {
+                // The thread polls; wake it early only when the queue fills up faster.
+                if sender.len() >= self.wake_at {
+                    self.thread.unpark();
+                }
                 drop(tx);
                 self.shared
                     .caller
@@ -346,10 +364,7 @@ impl<T: Send + 'static> Reclaim<T> for Reclaimer<T> {
         self.shared
             .requested
             .fetch_max(level_code(level), Ordering::AcqRel);
-        if let Some(tx) = self.read_tx().as_ref() {
-            // A full queue means the thread is busy and will see the request after this batch.
-            let _ = tx.try_send(Msg::Wake);
-        }
+        self.thread.unpark();
     }
 }
 
@@ -422,19 +437,25 @@ struct Tally {
 
 impl<T> Worker<T> {
     fn run(mut self) {
+        // How long a rate-limited purge still has to wait.
         let mut wait: Option<Duration> = None;
+        let mut idle_sleep = MIN_IDLE_SLEEP;
         let mut acks = Vec::new();
         loop {
-            let first = match wait {
-                None => match self.rx.recv() {
-                    Ok(msg) => Some(msg),
-                    Err(_) => break,
-                },
-                Some(wait) => match self.rx.recv_timeout(wait) {
-                    Ok(msg) => Some(msg),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => break,
-                },
+            let first = match self.rx.try_recv() {
+                Ok(msg) => {
+                    idle_sleep = MIN_IDLE_SLEEP;
+                    Some(msg)
+                }
+                // Every sender is gone and the queue is empty: everything has been dropped.
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    // Parking rather than blocking on the queue keeps senders free of wake-up
+                    // system calls; `unpark` (flush, shutdown, pressure) cuts the sleep short.
+                    thread::park_timeout(wait.map_or(idle_sleep, |w| w.min(idle_sleep)));
+                    idle_sleep = (idle_sleep * 2).min(MAX_IDLE_SLEEP);
+                    None
+                }
             };
             let mut tally = Tally::default();
             if let Some(msg) = first {
@@ -453,7 +474,6 @@ impl<T> Worker<T> {
                 let _ = ack.send(());
             }
         }
-        // Every sender is gone and the queue is empty: everything has been dropped.
     }
 
     fn handle(&mut self, msg: Msg<T>, tally: &mut Tally, acks: &mut Vec<Sender<()>>) {
@@ -466,7 +486,6 @@ impl<T> Worker<T> {
                 tally.items += 1;
                 tally.bytes = tally.bytes.saturating_add(weight);
             }
-            Msg::Wake => {}
             Msg::Flush(ack) => acks.push(ack),
         }
     }
@@ -522,7 +541,7 @@ impl<T> Worker<T> {
                 if newly {
                     self.log().stats.rate_limited += 1;
                 }
-                Some(Duration::from_nanos(wait_nanos).min(MAX_WAIT))
+                Some(Duration::from_nanos(wait_nanos))
             }
             Decision::Run(kind, trigger) => {
                 self.purge(kind, trigger);
