@@ -16,6 +16,7 @@ use std::time::Duration;
 /// Under contention a waiter spins briefly, then yields, then sleeps in short steps, so a
 /// preempted holder is not starved and long holds (`retain`, `set_capacity` on a large shard)
 /// do not burn a core.
+#[repr(C)] // the lock word first, then the shard's hot fields on the same cache line
 pub(crate) struct ShardLock<T> {
     locked: AtomicBool,
     value: UnsafeCell<T>,

@@ -62,9 +62,13 @@ pub(crate) enum Lookup<V> {
     Expired(u32),
 }
 
-/// A shard. Every method runs under the shard's lock and never calls user code that could
+/// A shard. Fields are in `repr(C)` order so that everything a hit touches (table header, slab
+/// pointer, expiry length, hit counter, hit buffer length) sits on the lock's cache line.
+///
+/// Every method runs under the shard's lock and never calls user code that could
 /// leave it half-updated: keys are compared before anything changes, values are cloned after,
 /// and removed entries go to a [`Removals`] buffer that the caller dispatches after unlocking.
+#[repr(C)]
 pub(crate) struct Shard<K, V, P> {
     /// Slot ids of live entries, keyed by the key's hash.
     table: HashTable<u32>,
@@ -72,15 +76,19 @@ pub(crate) struct Shard<K, V, P> {
     /// Per-slot expiry; empty until the shard first stores an expiring entry, so caches without
     /// expiry pay nothing for it, in memory or on the hit path.
     expiry: Vec<Expiry>,
+    /// Hits and misses, kept apart from `stats` to stay on the hot cache line.
+    pub(crate) n_hits_total: u64,
+    pub(crate) n_misses: u64,
+    n_hits: usize,
     pub(crate) policy: P,
     pub(crate) weighted: u64,
     pub(crate) capacity: u64,
     pub(crate) max_entries: u64,
+    /// Every other counter.
     pub(crate) stats: CacheStats,
     sweep_cursor: usize,
     /// Hits not yet told to the policy (see `hit`).
     hits: [(u32, u64); HIT_BUFFER],
-    n_hits: usize,
     /// Loads in flight for absent keys (single-flight).
     flights: HashTable<(K, Arc<Flight<V>>)>,
 }
@@ -92,6 +100,9 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             table: HashTable::new(),
             slab: Slab::new(),
             expiry: Vec::new(),
+            n_hits_total: 0,
+            n_misses: 0,
+            n_hits: 0,
             policy,
             weighted: 0,
             capacity,
@@ -99,7 +110,6 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             stats: CacheStats::default(),
             sweep_cursor: 0,
             hits: [(0, 0); HIT_BUFFER],
-            n_hits: 0,
             flights: HashTable::new(),
         }
     }
@@ -150,7 +160,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         V: Clone,
     {
         let Some(idx) = self.find(hash, key) else {
-            self.stats.misses += 1;
+            self.n_misses += 1;
             return Lookup::Miss;
         };
         if !self.expiry.is_empty() && !self.touch_expiry(idx, clock) {
@@ -161,6 +171,9 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
 
     /// Records a hit on `idx` and clones its value.
     ///
+    /// A hit the policy says would change nothing ([`EvictionPolicy::is_referenced`]) is not
+    /// recorded, so hot entries are read without writing anything but the hit counter.
+    ///
     /// The policy hears of hits through a small buffer, replayed before the shard next changes
     /// (any insert, removal or eviction) or when it fills. The policy therefore sees exactly the
     /// calls it would have seen unbuffered, in the same order; the replay just lets the memory
@@ -170,12 +183,14 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     where
         V: Clone,
     {
-        self.hits[self.n_hits] = (idx, hash);
-        self.n_hits += 1;
-        if self.n_hits == HIT_BUFFER {
-            self.replay_hits();
+        if !self.policy.is_referenced(idx) {
+            self.hits[self.n_hits] = (idx, hash);
+            self.n_hits += 1;
+            if self.n_hits == HIT_BUFFER {
+                self.replay_hits();
+            }
         }
-        self.stats.hits += 1;
+        self.n_hits_total += 1;
         // SAFETY: `idx` came from the table.
         unsafe { self.slab.get(idx) }.value.clone()
     }
@@ -551,6 +566,14 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
 }
 
 impl<K, V, P> Shard<K, V, P> {
+    /// All counters of this shard.
+    pub(crate) fn stats(&self) -> CacheStats {
+        let mut stats = self.stats;
+        stats.hits += self.n_hits_total;
+        stats.misses += self.n_misses;
+        stats
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.table.len()
     }

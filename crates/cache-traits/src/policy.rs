@@ -93,6 +93,24 @@ pub trait EvictionPolicy: Send {
     /// Forgets every slot.
     fn clear(&mut self);
 
+    /// Whether a hit on `slot` would change nothing right now (for example, its reference bit
+    /// is already set), so that [`on_access`](Self::on_access) would be a no-op.
+    ///
+    /// The cache asks this on every hit, under the shard lock, and skips recording hits for
+    /// which it returns true: on a busy cache most hits then write no shared memory at all,
+    /// which is what lets hits scale across cores. The default, `false`, records every hit.
+    ///
+    /// # Implementing
+    ///
+    /// Return true only when `on_access(slot, _)` would leave the policy exactly as it is, so
+    /// that the policy makes the same decisions inside the cache as in the simulator, which
+    /// calls `on_access` on every hit. Keep it to one read of per-slot state.
+    #[inline]
+    fn is_referenced(&self, slot: u32) -> bool {
+        let _ = slot;
+        false
+    }
+
     /// Bytes of policy state kept per tracked slot (links, counters), so a byte-budgeted cache
     /// can charge it to each entry. The default is 0.
     fn bytes_per_slot(&self) -> usize {
@@ -127,5 +145,8 @@ impl<P: EvictionPolicy + ?Sized> EvictionPolicy for Box<P> {
     }
     fn bytes_per_slot(&self) -> usize {
         (**self).bytes_per_slot()
+    }
+    fn is_referenced(&self, slot: u32) -> bool {
+        (**self).is_referenced(slot)
     }
 }
