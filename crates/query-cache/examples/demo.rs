@@ -4,13 +4,23 @@
 //! distinct queries. A miss runs the "database": it builds a result of 1 to 20 rows and costs
 //! about 10 µs of CPU. Results are cached by query text under a 32 MiB budget with a 60 s TTL.
 //! Halfway through, the budget is cut to 8 MiB, as memory management would under pressure.
+//!
+//! The process runs on jemalloc. Evicted results go to a `Reclaimer`, which drops them on a
+//! background thread and asks jemalloc to return freed pages after each 8 MiB eviction wave;
+//! a `Probe` reports what the process really holds at each step.
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use query_cache::{Cache, HeapSize, ManagedCache, RemovalCause};
+use query_cache::{
+    Cache, HeapSize, ManagedCache, MemoryProbe, MemorySample, Probe, PurgeKind, Reclaim, Reclaimer,
+    RemovalCause,
+};
+
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// One row of a query result.
 struct Row {
@@ -33,12 +43,22 @@ const REQUESTS_PER_THREAD: usize = 200_000;
 const THREADS: usize = 2;
 
 fn main() {
+    let probe = Probe::new();
+    let reclaimer = Arc::new(
+        Reclaimer::<(String, Rows)>::builder()
+            .purge_after_bytes(8 << 20)
+            .wave_purge(PurgeKind::Decay)
+            .build()
+            .unwrap_or_else(|e| panic!("demo configuration: {e}")),
+    );
     let cache: Cache<String, Rows> = Cache::builder()
         .name("query-results")
         .max_bytes(32 << 20)
         .time_to_live(Duration::from_secs(60))
+        .reclaimer(reclaimer.clone() as Arc<dyn Reclaim<(String, Rows)>>)
         .build()
         .unwrap_or_else(|e| panic!("demo configuration: {e}"));
+    let baseline = probe.sample();
 
     println!(
         "query-cache demo: {THREADS} threads, {REQUESTS_PER_THREAD} requests each, {QUERIES} distinct queries (Zipf 1.0)"
@@ -87,12 +107,22 @@ fn main() {
         );
     };
 
+    memory_line("at start", &baseline);
     phase("warm-up, 32 MiB budget", REQUESTS_PER_THREAD / 4, 1);
     phase("steady state, 32 MiB", REQUESTS_PER_THREAD, 2);
+    reclaimer.flush();
+    memory_line("after 32 MiB phase", &probe.sample());
     let managed: &dyn ManagedCache = &cache;
     managed.set_capacity(8 << 20);
-    println!("-- memory pressure: budget cut to 8 MiB (ManagedCache::set_capacity) --");
+    reclaimer.flush();
+    reclaimer.release_memory(query_cache::PressureLevel::High);
+    println!(
+        "-- memory pressure: budget cut to 8 MiB (ManagedCache::set_capacity), pages purged --"
+    );
+    memory_line("right after the cut", &probe.sample());
     phase("steady state, 8 MiB", REQUESTS_PER_THREAD, 3);
+    reclaimer.flush();
+    memory_line("after 8 MiB phase", &probe.sample());
 
     let s = cache.stats();
     println!("\nwhat the cache did");
@@ -116,12 +146,39 @@ fn main() {
             s.removed_weight_of(cause) as f64 / (1 << 20) as f64
         );
     }
+    let r = reclaimer.stats();
+    println!(
+        "  reclaimer         {:>12}  values dropped off the request threads ({:.1} MiB), {} inline; {} purges, {:.1} MiB returned to the OS",
+        r.dropped_background,
+        r.dropped_background_bytes as f64 / (1 << 20) as f64,
+        r.dropped_inline,
+        r.purges.completed,
+        r.purges.returned_bytes as f64 / (1 << 20) as f64,
+    );
     println!(
         "  now holding       {:>12}  entries, {:.1} MiB charged of {} MiB; tables and slabs {:.1} MiB",
         cache.entry_count(),
         cache.weighted_size() as f64 / (1 << 20) as f64,
         cache.capacity() >> 20,
         cache.structure_bytes() as f64 / (1 << 20) as f64
+    );
+}
+
+/// Prints what the process holds: the allocator's figures and the resident set.
+fn memory_line(label: &str, s: &MemorySample) {
+    let mib = |v: Option<u64>| {
+        v.map_or("unknown".to_string(), |b| {
+            format!("{:.1} MiB", b as f64 / (1 << 20) as f64)
+        })
+    };
+    println!(
+        "  memory {label:<22} allocated {:>9}  active {:>9} (fragmentation {:>9})  dirty {:>9}  resident {:>9}  RSS {:>9}",
+        mib(s.allocator.allocated),
+        mib(s.allocator.active),
+        mib(s.allocator.fragmentation()),
+        mib(s.allocator.dirty()),
+        mib(s.allocator.resident),
+        mib(s.process_rss),
     );
 }
 

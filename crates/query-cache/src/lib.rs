@@ -9,6 +9,30 @@
 //! | [`CacheBuilder`], [`BuildError`], [`LoadError`] | `cache-core` | configuration and errors |
 //! | [`DefaultPolicy`] | `eviction` | the policy that measured best on the trace suite |
 //! | traits ([`EvictionPolicy`], [`Weigher`], [`HeapSize`], [`ManagedCache`], [`Clock`], …) | `cache-traits` | the boundary every crate codes against |
+//! | [`Reclaimer`] (feature `gc-coord`) | `gc-coord` | drops evicted values on a background thread and returns freed pages to the OS |
+//! | [`Probe`] (feature `memory-probe`) | `memory-probe` | jemalloc, process, cgroup and PSI memory figures |
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `full` | on | everything below |
+//! | `gc-coord` | on (via `full`) | [`Reclaimer`], [`ReclaimerStats`], [`PurgeKind`] |
+//! | `memory-probe` | on (via `full`) | [`Probe`], [`MemorySample`] readers |
+//!
+//! # jemalloc
+//!
+//! The allocator figures and the page purges need jemalloc as the process's global allocator,
+//! which only the application can choose:
+//!
+//! ```ignore
+//! #[global_allocator]
+//! static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+//! ```
+//!
+//! Without it, [`Probe`] reports allocator figures as unknown (`None`) and falls back to the
+//! resident set size, and [`Reclaimer`] still drops values off the hot path but skips purges,
+//! saying so in its stats.
 //!
 //! # Examples
 //!
@@ -43,6 +67,17 @@ pub use cache_traits::{
     CacheStats, Clock, EvictionPolicy, HeapSize, HeapWeigher, ManagedCache, ManualClock,
     RemovalCause, SystemClock, Weigher,
 };
+
+#[cfg(feature = "gc-coord")]
+#[doc(inline)]
+pub use gc_coord::{PurgeKind, Reclaimer, ReclaimerBuilder, ReclaimerStats};
+
+#[cfg(feature = "memory-probe")]
+#[doc(inline)]
+pub use memory_probe::{Probe, ProbeBuilder};
+
+#[doc(inline)]
+pub use cache_traits::{MemoryProbe, MemorySample, PressureLevel, Reclaim};
 
 /// Eviction policies, for caches that want another than [`DefaultPolicy`].
 pub mod policies {
