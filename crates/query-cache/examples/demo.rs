@@ -15,8 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use query_cache::{
-    Cache, HeapSize, ManagedCache, MemoryProbe, MemorySample, Probe, PurgeKind, Reclaim, Reclaimer,
-    RemovalCause,
+    Cache, HeapSize, ManagedCache, MemorySample, Probe, PurgeKind, Reclaim, Reclaimer, RemovalCause,
 };
 
 #[global_allocator]
