@@ -75,8 +75,8 @@ const LAT_WORKLOADS: [(&str, usize); 2] = [
 // Hot-path experiment.
 const HOT_CAPACITY: u64 = 100_000;
 const HOT_KEYS: usize = 1_000_000;
-const HOT_REQUESTS: usize = 5_000_000;
-const HOT_ROUNDS: usize = 11;
+const HOT_REQUESTS: usize = 2_000_000;
+const HOT_ROUNDS: usize = 25;
 const HOT_SEED: u64 = 0x5EED_CAFE_F00D_D00D;
 
 type Pair = (u64, Vec<u8>);

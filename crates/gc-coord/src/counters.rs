@@ -1,6 +1,7 @@
 //! Striped counters for the caller-side path, so threads evicting at once do not share a cache
 //! line.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Number of stripes; a power of two.
@@ -33,12 +34,21 @@ pub(crate) struct CallerCounters {
     stripes: [Stripe; STRIPES],
 }
 
+#[inline]
 fn stripe_idx() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
-        static IDX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+        // A `const` initialiser keeps the access free of lazy-initialisation bookkeeping.
+        static IDX: Cell<usize> = const { Cell::new(usize::MAX) };
     }
-    IDX.with(|i| *i)
+    IDX.with(|idx| match idx.get() {
+        usize::MAX => {
+            let assigned = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+            idx.set(assigned);
+            assigned
+        }
+        assigned => assigned,
+    })
 }
 
 impl CallerCounters {
