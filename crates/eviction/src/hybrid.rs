@@ -22,6 +22,8 @@ enum Region {
 #[derive(Clone, Copy, Debug, Default)]
 struct Entry {
     hash: u64,
+    /// The clock of its list when it was last pushed there.
+    stamp: u64,
     /// The weight, saturated at `u32::MAX` (region sums use this same figure consistently).
     weight: u32,
     region: Region,
@@ -53,24 +55,30 @@ fn stored_weight(weight: u64) -> u32 {
 ///   admitted only if its estimate beats that of main's victim (the probation tail): a
 ///   one-time scan passes through the window without displacing the hot set.
 ///
-/// Two things adapt, both steered by the same cheap signal rather than by tuning:
+/// Two things adapt, steered by cheap signals of what a slightly different cache would have
+/// hit, rather than by tuning:
 ///
-/// - **Window size, by shadow-queue gradient.** Two small shadow queues remember the keys that
-///   most recently left the window and main (each `Δ` = 25 % of the capacity, stored as
-///   fingerprints). A miss on a key in the window's shadow is a hit that a window `Δ` larger
-///   would have had; one in main's shadow, a hit a main `Δ` larger would have had. Each such
-///   miss moves the window share by the key's weight towards the region that would have hit,
-///   so the split follows the local gradient of the hit-ratio curve (the principle of
-///   Cliffhanger, Cidon et al., NSDI '16, and of ARC's ghost lists). Recency-biased workloads
-///   grow the window; loops and frequency-biased ones keep it near 1 %. Caffeine's hill climber
-///   (Einziger et al., "Adaptive Software Cache Management", Middleware 2018) adapts the same
-///   split from sampled hit ratios instead, which needs many samples of `10 × capacity`
-///   requests; the shadows react from the first misses and need no sampling period.
+/// - **Window size, by marginal hits.** Two shadow queues remember, as fingerprints, the keys
+///   that most recently left the window and main (each `Δ` = 25 % of the capacity). A miss on a
+///   key in the window's shadow would have hit in a window `Δ` larger: the window grows by the
+///   key's weight. A miss on a key in main's shadow would have hit in a main `Δ` larger, and a
+///   hit among the last `Δ` of main (its eviction end) would have been lost in a main `Δ`
+///   smaller: both shrink the window, the second at half weight (main's marginal value is the
+///   average of the two one-sided estimates; the window has no such second estimate because it
+///   is usually smaller than `Δ`, so its whole content would count as "its last `Δ`"). The split
+///   follows the local gradient of the hit ratio between the two regions, the principle of
+///   Cliffhanger (Cidon et al., NSDI '16) and of ARC's ghost lists. The main-side estimate
+///   matters: TinyLFU chooses main's victims by frequency, so victims rarely come back, and
+///   shadows alone would overgrow the window on stationary skewed workloads. Caffeine's hill
+///   climber (Einziger et al., "Adaptive Software Cache Management", Middleware 2018) adapts
+///   the same split from sampled hit ratios instead, which needs many samples of
+///   `10 × capacity` requests; these signals act from the first misses.
 /// - **Sketch aging, by grading the admission filter.** A rejected candidate that comes back
-///   while still in the window's shadow is a false reject: the sketch remembered stale
-///   popularity, so the halving period shortens by 1 %. A victim that a candidate displaced and
-///   that comes back while in main's shadow is a false admit: the period lengthens by 1 %.
-///   The period stays between 2 and 16 times the sketch width (TinyLFU uses a fixed 10).
+///   while in the window's shadow is a false reject: the sketch remembered stale popularity,
+///   so its halving period shortens. A displaced victim that comes back while in main's shadow
+///   is a false admit: the period lengthens. Each error is weighed by the other kind's share of
+///   recent decisions, so the period settles where both errors are equally likely per decision;
+///   it stays between 2 and 16 times the sketch width (TinyLFU uses a fixed 10).
 ///
 /// All regions and shadows are budgeted by weight. A hit costs a sketch increment (one cache
 /// line) and at most a list move: no allocation. See `docs/POLICIES.md` for measurements.
@@ -106,8 +114,16 @@ pub struct Hybrid {
     shadows: Shadows,
     /// Resident entries the shadows were sized for.
     shadow_sized_for: usize,
+    /// Recent counts of rejected candidates and displaced victims (decaying).
+    n_rejected: f64,
+    n_displaced: f64,
+    /// `Δ`: the weight of each shadow, and of the list tails that are watched.
+    shadow_span: u64,
     /// The sketch halves every `sample_scale × width` increments.
     sample_scale: f64,
+    /// Weight pushed so far onto probation's and protected's heads (positions in the lists).
+    probation_clock: u64,
+    protected_clock: u64,
     /// Budgets, by weight, derived from `capacity` and `window_share`.
     window_max: u64,
     main_max: u64,
@@ -135,6 +151,11 @@ const MIN_SCALE: f64 = 2.0;
 const MAX_SCALE: f64 = 16.0;
 /// Relative change of the halving period per false reject or false admit.
 const AGING_STEP: f64 = 0.01;
+/// Weight of a hit at main's eviction end against the window, relative to a shadow hit.
+const MAIN_TAIL_WEIGHT: f64 = 0.5;
+/// Per-decision decay of the counts of recent rejections and displacements (a memory of
+/// about ten thousand admission decisions).
+const DECISION_DECAY: f64 = 0.9999;
 
 impl Default for Hybrid {
     fn default() -> Self {
@@ -161,7 +182,12 @@ impl Hybrid {
             adaptive: true,
             shadows: Shadows::default(),
             shadow_sized_for: 0,
+            n_rejected: 0.0,
+            n_displaced: 0.0,
+            shadow_span: 1,
             sample_scale: INITIAL_SCALE,
+            probation_clock: 0,
+            protected_clock: 0,
             window_max: 0,
             main_max: 0,
             protected_max: 0,
@@ -198,6 +224,17 @@ impl Hybrid {
         self.window_share
     }
 
+    /// Current halving period of the frequency sketch, in multiples of its width.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(eviction::Hybrid::new().aging_period(), 10.0);
+    /// ```
+    pub fn aging_period(&self) -> f64 {
+        self.sample_scale
+    }
+
     /// Recomputes the region budgets after the capacity or the window share changed.
     fn resize_regions(&mut self) {
         self.window_max = ((self.capacity as f64 * self.window_share) as u64).min(self.capacity);
@@ -227,6 +264,89 @@ impl Hybrid {
         }
     }
 
+    /// Moves the window by `weight` (negative: towards main), within its bounds.
+    #[inline]
+    fn nudge(&mut self, weight: f64) {
+        let step = weight / self.capacity.max(1) as f64;
+        self.window_share = (self.window_share + step).clamp(MIN_WINDOW, MAX_WINDOW);
+        self.resize_regions();
+    }
+
+    /// Changes the sketch's halving period by the factor `1 + change`, within its bounds.
+    #[inline]
+    fn retune_aging(&mut self, change: f64) {
+        self.sample_scale = (self.sample_scale * (1.0 + change)).clamp(MIN_SCALE, MAX_SCALE);
+        self.sketch.set_sample_scale(self.sample_scale);
+    }
+
+    /// A hit among the last `Δ` of main (its eviction end: probation's oldest entries, then
+    /// protected's when probation is smaller than `Δ`) is a hit that main would have lost had
+    /// it been `Δ` smaller: it speaks against growing the window, at half weight (see
+    /// [`Hybrid`]'s docs).
+    #[inline]
+    fn main_tail_signal(&mut self, slot: u32) {
+        let e = self.entries[slot as usize];
+        let delta = self.shadow_span;
+        let (tail, clock, weight, tail_delta) = match e.region {
+            Region::Window => return,
+            Region::Probation => (
+                self.probation.tail(),
+                self.probation_clock,
+                self.probation_weight,
+                delta,
+            ),
+            Region::Protected if self.probation_weight < delta => (
+                self.protected.tail(),
+                self.protected_clock,
+                self.protected_weight,
+                delta - self.probation_weight,
+            ),
+            Region::Protected => return,
+        };
+        let Some(tail) = tail else { return };
+        let in_tail = weight <= tail_delta || {
+            // Positions are interpolated from push clocks: the list spans
+            // `clock - tail_stamp` of clock for `weight` of entries.
+            let tail_stamp = self.entries[tail as usize].stamp;
+            let span = clock.saturating_sub(tail_stamp) as f64;
+            let from_tail = e.stamp.saturating_sub(tail_stamp) as f64;
+            from_tail < span * tail_delta as f64 / weight as f64
+        };
+        if in_tail {
+            self.nudge(-(e.weight() as f64) * MAIN_TAIL_WEIGHT);
+        }
+    }
+
+    /// Reads the shadows on a miss of `hash` (of `weight`).
+    ///
+    /// A key in the window's shadow would have hit in a window `Δ` larger: grow the window by
+    /// its weight. A key in main's shadow would have hit in a main `Δ` larger: shrink it.
+    ///
+    /// The same misses grade the admission filter. A rejected candidate coming back is a false
+    /// reject (the sketch remembered stale popularity: shorten its halving period); a displaced
+    /// victim coming back is a false admit (lengthen it). Rejections far outnumber
+    /// displacements, so each kind of error is weighed by the other's share of decisions: the
+    /// period settles where the two errors are equally likely per decision.
+    #[inline]
+    fn shadow_signal(&mut self, hash: u64, weight: u64) {
+        let decisions = (self.n_rejected + self.n_displaced).max(1.0);
+        match self.shadows.take(hash) {
+            Some((Side::Window, rejected)) => {
+                self.nudge(weight as f64);
+                if rejected {
+                    self.retune_aging(-AGING_STEP * 2.0 * self.n_displaced / decisions);
+                }
+            }
+            Some((Side::Main, displaced)) => {
+                self.nudge(-(weight as f64));
+                if displaced {
+                    self.retune_aging(AGING_STEP * 2.0 * self.n_rejected / decisions);
+                }
+            }
+            None => {}
+        }
+    }
+
     /// Moves protected overflow back to probation.
     #[inline]
     fn demote(&mut self) {
@@ -240,6 +360,8 @@ impl Hybrid {
             };
             let e = &mut self.entries[t as usize];
             e.region = Region::Probation;
+            self.probation_clock += e.weight();
+            e.stamp = self.probation_clock;
             self.protected_weight -= e.weight();
             self.probation_weight += e.weight();
             self.links.push_front(&mut self.probation, t);
@@ -286,6 +408,7 @@ impl EvictionPolicy for Hybrid {
 
     fn set_capacity(&mut self, capacity: u64) {
         self.capacity = capacity;
+        self.shadow_span = ((capacity as f64 * SHADOW_SHARE) as u64).max(1);
         self.resize_regions();
         self.shadow_sized_for = 0;
         self.ensure_sketch();
@@ -300,35 +423,13 @@ impl EvictionPolicy for Hybrid {
         let stored = stored_weight(weight);
         self.entries[i] = Entry {
             hash,
+            stamp: 0,
             weight: stored,
             region: Region::Window,
         };
         self.resident += 1;
         if self.adaptive {
-            // A miss on a key that a window `Δ` larger would still hold: grow the window by the
-            // key's weight. A miss on a key that a main region `Δ` larger would still hold:
-            // shrink it. The window follows the hit-ratio gradient between the two regions.
-            let step = weight as f64 / self.capacity.max(1) as f64;
-            //
-            // The same misses grade the admission filter: a key it rejected coming back is a
-            // false reject (the sketch remembers stale popularity: age it faster); a victim it
-            // displaced coming back is a false admit (age it slower).
-            let shadow = self.shadows.take(hash);
-            if let Some((Side::Window, rejected)) = shadow {
-                self.window_share = (self.window_share + step).min(MAX_WINDOW);
-                self.resize_regions();
-                if rejected {
-                    self.sample_scale = (self.sample_scale * (1.0 - AGING_STEP)).max(MIN_SCALE);
-                    self.sketch.set_sample_scale(self.sample_scale);
-                }
-            } else if let Some((Side::Main, displaced)) = shadow {
-                self.window_share = (self.window_share - step).max(MIN_WINDOW);
-                self.resize_regions();
-                if displaced {
-                    self.sample_scale = (self.sample_scale * (1.0 + AGING_STEP)).min(MAX_SCALE);
-                    self.sketch.set_sample_scale(self.sample_scale);
-                }
-            }
+            self.shadow_signal(hash, u64::from(stored));
         }
         self.ensure_sketch();
         self.sketch.increment(hash);
@@ -339,19 +440,28 @@ impl EvictionPolicy for Hybrid {
     #[inline]
     fn on_access(&mut self, slot: u32, hash: u64) {
         self.sketch.increment(hash);
+        if self.adaptive {
+            self.main_tail_signal(slot);
+        }
         let e = &mut self.entries[slot as usize];
         match e.region {
             Region::Window => self.links.move_to_front(&mut self.window, slot),
             Region::Probation => {
                 e.region = Region::Protected;
                 let w = e.weight();
+                self.protected_clock += w;
+                e.stamp = self.protected_clock;
                 self.links.unlink(&mut self.probation, slot);
                 self.links.push_front(&mut self.protected, slot);
                 self.probation_weight -= w;
                 self.protected_weight += w;
                 self.demote();
             }
-            Region::Protected => self.links.move_to_front(&mut self.protected, slot),
+            Region::Protected => {
+                self.protected_clock += e.weight();
+                e.stamp = self.protected_clock;
+                self.links.move_to_front(&mut self.protected, slot);
+            }
         }
     }
 
@@ -395,11 +505,15 @@ impl EvictionPolicy for Hybrid {
                     self.move_to_probation(candidate);
                     continue;
                 }
+                self.n_rejected *= DECISION_DECAY;
+                self.n_displaced *= DECISION_DECAY;
                 if self.admit(candidate, victim) {
+                    self.n_displaced += 1.0;
                     self.evict_from_main(victim, true);
                     self.move_to_probation(candidate);
                     return Some(victim);
                 }
+                self.n_rejected += 1.0;
                 self.evict_from_window(candidate, true);
                 return Some(candidate);
             }
@@ -459,6 +573,8 @@ impl Hybrid {
         debug_assert_eq!(e.region, Region::Window);
         e.region = Region::Probation;
         let w = e.weight();
+        self.probation_clock += w;
+        e.stamp = self.probation_clock;
         self.links.unlink(&mut self.window, slot);
         self.window_weight -= w;
         self.links.push_front(&mut self.probation, slot);

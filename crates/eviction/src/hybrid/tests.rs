@@ -72,3 +72,52 @@ fn weighted_regions_and_removal() {
     h.clear();
     assert_eq!(h.evict(), None);
 }
+
+/// A deterministic pseudo-random sequence (xorshift).
+fn xorshift(seed: u64) -> impl Iterator<Item = u64> {
+    let mut x = seed;
+    std::iter::from_fn(move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        Some(x)
+    })
+}
+
+#[test]
+fn stationary_skew_keeps_the_hot_set_and_slow_aging() {
+    // A skewed, stationary workload: a hot set of 200 keys (70 % of requests) and a long tail
+    // of 100 000 keys. The hot set must stay resident and the sketch must not age faster.
+    let mut c = MiniCache::new(Hybrid::new(), 500);
+    let keys = xorshift(7).take(300_000).map(|r| {
+        if r % 10 < 7 {
+            r % 200
+        } else {
+            1_000 + r % 100_000
+        }
+    });
+    let hits = c.run(keys);
+    assert!(hits > 300_000 * 69 / 100, "{hits} hits");
+    assert!(
+        c.policy.aging_period() >= 10.0,
+        "aging {}",
+        c.policy.aging_period()
+    );
+}
+
+#[test]
+fn shifting_popularity_speeds_up_aging() {
+    // The hot set changes every 5 000 requests; each generation is requested many times.
+    // Old counts are stale: rejected newcomers come back, so the sketch must age faster.
+    let mut c = MiniCache::new(Hybrid::new(), 500);
+    let keys = xorshift(11)
+        .take(400_000)
+        .enumerate()
+        .map(|(i, r)| (i as u64 / 5_000) * 10_000 + r % 400);
+    c.run(keys);
+    assert!(
+        c.policy.aging_period() < 10.0,
+        "aging {}",
+        c.policy.aging_period()
+    );
+}
