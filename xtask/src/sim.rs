@@ -340,14 +340,32 @@ fn suite(opts: &Options) -> Result<()> {
         rule.push_str("---:|");
     }
     for p in &policies {
-        let _ = write!(header, " {p} |");
+        if *p == PolicyKind::DEFAULT {
+            let _ = write!(header, " {p} (default) |");
+        } else {
+            let _ = write!(header, " {p} |");
+        }
         rule.push_str("---:|");
     }
     header.push_str(" default − best pub. |");
     rule.push_str("---:|");
     let _ = writeln!(table, "{header}\n{rule}");
 
-    for (stem, path) in &files {
+    // The README's traces first, in its order; then any other trace in the directory.
+    let mut ordered: Vec<&(String, PathBuf)> = Vec::new();
+    for row in &rows {
+        if let Some(f) = files.iter().find(|(stem, _)| *stem == row.trace)
+            && !ordered.iter().any(|o| o.0 == f.0)
+        {
+            ordered.push(f);
+        }
+    }
+    for f in &files {
+        if !ordered.iter().any(|o| o.0 == f.0) {
+            ordered.push(f);
+        }
+    }
+    for (stem, path) in ordered {
         let mut sizes: Vec<Row> = rows.iter().filter(|r| &r.trace == stem).cloned().collect();
         let trace = load(path, None)?;
         if sizes.is_empty() {
