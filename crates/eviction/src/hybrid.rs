@@ -132,9 +132,9 @@ pub struct Hybrid {
 
 /// Smallest window share: a few entries of recency even for pure loops.
 const MIN_WINDOW: f64 = 0.01;
-/// Largest window share. Main keeps at least half: with main nearly empty there are no main
-/// victims, hence no signal that could shrink the window again (it would stick at LRU).
-const MAX_WINDOW: f64 = 0.5;
+/// Largest window share. Main keeps at least 5 %: with main empty there would be no main
+/// signal left that could shrink the window again (it would stick at LRU).
+const MAX_WINDOW: f64 = 0.95;
 /// Share of main kept for the protected segment.
 const PROTECTED_SHARE: f64 = 0.8;
 /// Initial window share.
@@ -194,7 +194,7 @@ impl Hybrid {
         }
     }
 
-    /// A hybrid whose window stays at `share` of the capacity (clamped to `0.01..=0.5`) and
+    /// A hybrid whose window stays at `share` of the capacity (clamped to `0.01..=0.95`) and
     /// whose sketch ages at the fixed TinyLFU rate: plain W-TinyLFU (1 % in the paper).
     ///
     /// # Examples
