@@ -227,6 +227,17 @@ where
     }
 
     /// The value for `key`, cloned, if present and not expired.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cache_core::Cache;
+    /// let cache: Cache<String, u64, eviction::Lru> = Cache::builder().max_entries(10).build().unwrap();
+    /// cache.insert("a".to_string(), 1);
+    /// assert_eq!(cache.get("a"), Some(1)); // borrowed forms of the key work
+    /// assert_eq!(cache.get("b"), None);
+    /// assert_eq!((cache.stats().hits, cache.stats().misses), (1, 1));
+    /// ```
     #[inline]
     pub fn get<Q>(&self, key: &Q) -> Option<V>
     where
@@ -251,6 +262,16 @@ where
     }
 
     /// Whether `key` is present and not expired; does not count as a read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cache_core::Cache;
+    /// let cache: Cache<u64, u64, eviction::Lru> = Cache::builder().max_entries(10).build().unwrap();
+    /// cache.insert(1, 1);
+    /// assert!(cache.contains_key(&1));
+    /// assert_eq!(cache.stats().hits, 0);
+    /// ```
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
@@ -264,6 +285,19 @@ where
     ///
     /// An entry heavier than a shard's share of the budget is not stored (the listener sees it
     /// evicted with [`RemovalCause::Size`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cache_core::Cache;
+    /// use cache_traits::RemovalCause;
+    /// let cache: Cache<u64, Vec<u8>, eviction::Lru> =
+    ///     Cache::builder().max_bytes(64 << 10).shards(1).build().unwrap();
+    /// cache.insert(1, vec![0; 1000]);
+    /// cache.insert(2, vec![0; 100_000]); // heavier than the whole budget: not stored
+    /// assert!(cache.contains_key(&1) && !cache.contains_key(&2));
+    /// assert_eq!(cache.stats().removals(RemovalCause::Size), 1);
+    /// ```
     #[inline]
     pub fn insert(&self, key: K, value: V) {
         let expiry = self.expiry(self.ttl, self.tti);
@@ -272,6 +306,20 @@ where
 
     /// Inserts or replaces the value for `key` with its own time-to-live, which overrides the
     /// cache's (the cache's time-to-idle still applies).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cache_core::Cache;
+    /// use cache_traits::ManualClock;
+    /// use std::{sync::Arc, time::Duration};
+    /// let clock = Arc::new(ManualClock::new());
+    /// let cache: Cache<u64, u64, eviction::Lru> =
+    ///     Cache::builder().max_entries(10).clock(clock.clone()).build().unwrap();
+    /// cache.insert_with_ttl(1, 1, Duration::from_secs(5));
+    /// clock.advance(Duration::from_secs(5));
+    /// assert_eq!(cache.get(&1), None);
+    /// ```
     pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) {
         let expiry = self.expiry(Some(nanos(ttl)), self.tti);
         self.insert_with_expiry(key, value, expiry);
@@ -320,6 +368,16 @@ where
     }
 
     /// Removes `key`, returning its value if it was present and not expired.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cache_core::Cache;
+    /// let cache: Cache<u64, u64, eviction::Lru> = Cache::builder().max_entries(10).build().unwrap();
+    /// cache.insert(1, 10);
+    /// assert_eq!(cache.remove(&1), Some(10));
+    /// assert_eq!(cache.remove(&1), None);
+    /// ```
     pub fn remove<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -336,6 +394,16 @@ where
     }
 
     /// Removes every entry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cache_core::Cache;
+    /// let cache: Cache<u64, u64, eviction::Lru> = Cache::builder().max_entries(10).build().unwrap();
+    /// (0..5).for_each(|k| cache.insert(k, k));
+    /// cache.invalidate_all();
+    /// assert_eq!((cache.entry_count(), cache.weighted_size()), (0, 0));
+    /// ```
     pub fn invalidate_all(&self) {
         for shard in self.shards.iter() {
             let mut out = Removals::new();
@@ -347,6 +415,16 @@ where
     /// Keeps only the entries for which `keep` returns true.
     ///
     /// `keep` runs under each shard's lock: keep it short, and do not call the cache from it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cache_core::Cache;
+    /// let cache: Cache<u64, u64, eviction::Lru> = Cache::builder().max_entries(10).build().unwrap();
+    /// (0..6).for_each(|k| cache.insert(k, k));
+    /// cache.retain(|k, _| k % 2 == 0);
+    /// assert_eq!(cache.entry_count(), 3);
+    /// ```
     pub fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
         for shard in self.shards.iter() {
             let mut out = Removals::new();
@@ -538,6 +616,18 @@ where
     }
 
     /// Changes the byte budget, evicting down to it before returning.
+    ///
+    /// A budget below one entry per shard is raised to that.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cache_core::Cache;
+    /// let cache: Cache<u64, Vec<u8>, eviction::Lru> = Cache::builder().max_bytes(1 << 20).build().unwrap();
+    /// (0..500).for_each(|k| cache.insert(k, vec![0; 1000]));
+    /// cache.set_capacity(100 << 10);
+    /// assert!(cache.weighted_size() <= 100 << 10);
+    /// ```
     pub fn set_capacity(&self, max_bytes: u64) {
         let max_bytes = max_bytes.max(self.overhead * self.shards.len() as u64);
         self.capacity.store(max_bytes, Ordering::Relaxed);
@@ -557,6 +647,18 @@ where
 
     /// Evicts entries in policy order, spread over the shards, until at least `bytes` are freed
     /// or the cache is empty; returns the bytes freed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cache_core::Cache;
+    /// use cache_traits::RemovalCause;
+    /// let cache: Cache<u64, u64, eviction::Lru> = Cache::builder().max_entries(100).build().unwrap();
+    /// (0..50).for_each(|k| cache.insert(k, k));
+    /// let freed = cache.evict_bytes(1000, RemovalCause::Pressure);
+    /// assert!(freed >= 1000);
+    /// assert_eq!(cache.stats().removed_weight_of(RemovalCause::Pressure), freed);
+    /// ```
     pub fn evict_bytes(&self, bytes: u64, cause: RemovalCause) -> u64 {
         let n = self.shards.len() as u64;
         let mut freed = 0;
@@ -579,6 +681,25 @@ where
     /// Removes expired entries, examining a bounded number of slots per shard (resuming where the
     /// previous call stopped); returns the number removed. Expired entries are also removed
     /// when read, so this only bounds how long unread ones linger.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use cache_core::Cache;
+    /// use cache_traits::ManualClock;
+    /// use std::{sync::Arc, time::Duration};
+    /// let clock = Arc::new(ManualClock::new());
+    /// let cache: Cache<u64, u64, eviction::Lru> = Cache::builder()
+    ///     .max_entries(10)
+    ///     .time_to_live(Duration::from_secs(1))
+    ///     .clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// (0..5).for_each(|k| cache.insert(k, k));
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(cache.run_maintenance(), 5);
+    /// assert_eq!(cache.entry_count(), 0);
+    /// ```
     pub fn run_maintenance(&self) -> u64 {
         let now = self.clock.now_nanos();
         let mut removed = 0;
