@@ -543,8 +543,9 @@ impl EvictionPolicy for Hybrid {
     }
 
     fn bytes_per_slot(&self) -> usize {
-        // Links, per-slot state, and the sketch (one u64 of 16 counters per entry).
-        std::mem::size_of::<[u32; 2]>() + std::mem::size_of::<Entry>() + 8
+        // Links, per-slot state, the sketch (one u64 of 16 counters per entry) and the shadow
+        // table (at most one u64 per entry).
+        std::mem::size_of::<[u32; 2]>() + std::mem::size_of::<Entry>() + 8 + 8
     }
 }
 
