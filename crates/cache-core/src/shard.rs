@@ -62,23 +62,24 @@ pub(crate) enum Lookup<V> {
     Expired(u32),
 }
 
-/// A shard. Fields are in `repr(C)` order so that everything a hit touches (table header, slab
-/// pointer, expiry length, hit counter, hit buffer length) sits on the lock's cache line.
+/// A shard. Fields are in `repr(C)` order: what a hit writes (the hit counter) shares the lock's
+/// cache line, followed by what it reads (table header, slab pointer, expiry length).
 ///
 /// Every method runs under the shard's lock and never calls user code that could
 /// leave it half-updated: keys are compared before anything changes, values are cloned after,
 /// and removed entries go to a [`Removals`] buffer that the caller dispatches after unlocking.
 #[repr(C)]
 pub(crate) struct Shard<K, V, P> {
+    /// Hits and misses, kept apart from `stats` to share the lock's cache line: a hit then
+    /// writes one line (lock and counter), which matters when cores take turns on a shard.
+    pub(crate) n_hits_total: u64,
+    pub(crate) n_misses: u64,
     /// Slot ids of live entries, keyed by the key's hash.
     table: HashTable<u32>,
     slab: Slab<Entry<K, V>>,
     /// Per-slot expiry; empty until the shard first stores an expiring entry, so caches without
     /// expiry pay nothing for it, in memory or on the hit path.
     expiry: Vec<Expiry>,
-    /// Hits and misses, kept apart from `stats` to stay on the hot cache line.
-    pub(crate) n_hits_total: u64,
-    pub(crate) n_misses: u64,
     n_hits: usize,
     pub(crate) policy: P,
     pub(crate) weighted: u64,
