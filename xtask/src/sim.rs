@@ -29,6 +29,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         print!("{HELP}");
         return Ok(());
     }
+    // Check the arguments before spending a release build on them.
+    let opts = Options::parse(args)?;
     if cfg!(debug_assertions) {
         // Millions of requests per run: always simulate with an optimised build.
         let mut cmd = crate::cargo();
@@ -54,9 +56,13 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             }
             prev_is_trace = arg == "--trace";
         }
-        return crate::run_checked(cmd, "cargo run --release -p xtask -- sim …");
+        eprintln!("xtask: cargo run --release -p xtask -- sim …");
+        let status = cmd
+            .status()
+            .context("could not start `cargo run --release -p xtask`")?;
+        // The optimised child already reported any error: pass its exit code on.
+        std::process::exit(status.code().unwrap_or(1));
     }
-    let opts = Options::parse(args)?;
     if opts.suite {
         suite(&opts)
     } else {
