@@ -615,7 +615,9 @@ where
         }
     }
 
-    /// Changes the byte budget, evicting down to it before returning.
+    /// Changes the byte budget, evicting down to it before returning. When the budget shrinks,
+    /// each shard also shrinks its hash table and releases the free tail of its slab (slots
+    /// below the highest live one stay allocated: slots are not moved).
     ///
     /// A budget below one entry per shard is raised to that.
     ///
@@ -630,7 +632,7 @@ where
     /// ```
     pub fn set_capacity(&self, max_bytes: u64) {
         let max_bytes = max_bytes.max(self.overhead * self.shards.len() as u64);
-        self.capacity.store(max_bytes, Ordering::Relaxed);
+        let shrinking = max_bytes < self.capacity.swap(max_bytes, Ordering::Relaxed);
         let n = self.shards.len();
         for (i, shard) in self.shards.iter().enumerate() {
             let mut out = Removals::new();
@@ -640,6 +642,9 @@ where
                 let cap = shard.capacity;
                 shard.policy.set_capacity(cap);
                 shard.evict_to_fit(&self.hasher, &mut out);
+                if shrinking {
+                    shard.release_spare(&self.hasher);
+                }
             }
             self.dispatch(out);
         }

@@ -342,6 +342,30 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         }
     }
 
+    /// Returns memory the shard's own structures no longer need: shrinks the hash table to its
+    /// entries and releases the slab's free tail. Called after a budget cut; O(entries).
+    pub(crate) fn release_spare<S: BuildHasher>(&mut self, hasher: &S)
+    where
+        K: Hash,
+    {
+        let slab = &self.slab;
+        // SAFETY (closure): the table holds exactly the occupied slot ids.
+        self.table.shrink_to(self.table.len(), |&i| {
+            hasher.hash_one(&unsafe { slab.get(i) }.key)
+        });
+        let len = self
+            .table
+            .iter()
+            .map(|&idx| idx as usize + 1)
+            .max()
+            .unwrap_or(0);
+        self.slab.truncate(len);
+        if self.expiry.len() > len {
+            self.expiry.truncate(len);
+        }
+        self.expiry.shrink_to_fit();
+    }
+
     /// Evicts in policy order until `bytes` are freed; returns the bytes freed.
     pub(crate) fn evict_bytes<S: BuildHasher>(
         &mut self,
@@ -490,8 +514,9 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
                 cause,
             });
         }
+        self.table = HashTable::new();
         self.slab.reset();
-        self.expiry.clear();
+        self.expiry = Vec::new();
         self.policy.clear();
         self.policy.set_capacity(self.capacity);
         self.weighted = 0;

@@ -74,10 +74,23 @@ impl<T> Slab<T> {
         value
     }
 
-    /// Forgets every slot without dropping anything: the owner must have taken the occupied ones.
+    /// Forgets every slot without dropping anything, and releases the memory: the owner must
+    /// have taken the occupied ones.
     pub(crate) fn reset(&mut self) {
-        self.slots.clear();
-        self.free.clear();
+        self.slots = Vec::new();
+        self.free = Vec::new();
+    }
+
+    /// Releases the free slots at or above `len` (no occupied slot may be there) and the
+    /// spare capacity.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        if len < self.slots.len() {
+            // `MaybeUninit` has no drop: the cut slots are free, so nothing is leaked.
+            self.slots.truncate(len);
+            self.free.retain(|&idx| (idx as usize) < len);
+        }
+        self.slots.shrink_to_fit();
+        self.free.shrink_to_fit();
     }
 
     /// Bytes this slab has allocated.

@@ -128,6 +128,37 @@ fn byte_budget_holds_and_set_capacity_shrinks_it() {
 }
 
 #[test]
+fn shrinking_releases_the_structures_and_keeps_working() {
+    let cache: Cache<u64, u64, Lru> = Cache::builder()
+        .max_entries(100_000)
+        .shards(1)
+        .build()
+        .unwrap();
+    for k in 0..100_000 {
+        cache.insert(k, k);
+    }
+    let big = cache.structure_bytes();
+    cache.set_capacity(cache.entry_overhead() * 1000);
+    assert_eq!(cache.entry_count(), 1000);
+    // The survivors are the newest keys, in the slab's last slots: the table shrinks, the
+    // slab keeps slots up to the highest live one.
+    let table_gone = big - cache.structure_bytes();
+    assert!(
+        table_gone > 100_000 * 4,
+        "released only {table_gone} of {big} bytes"
+    );
+    for k in 99_000..100_000 {
+        assert_eq!(cache.get(&k), Some(k));
+    }
+    cache.insert(1, 1);
+    assert_eq!(cache.get(&1), Some(1));
+    cache.invalidate_all();
+    assert_eq!(cache.structure_bytes(), 0);
+    cache.insert(2, 2);
+    assert_eq!(cache.get(&2), Some(2));
+}
+
+#[test]
 fn an_entry_larger_than_a_shard_is_rejected_and_replaces_nothing_stale() {
     let (cache, events) = with_events(Cache::builder().max_bytes(1000).shards(1));
     let big = Cache::<u64, Vec<u8>, Lru>::builder()
