@@ -111,7 +111,7 @@ impl std::error::Error for BuildError {
 /// | [`batch_size`](Self::batch_size) | 64 (at most the capacity) | items the thread drops between bookkeeping steps |
 /// | [`inline_below_bytes`](Self::inline_below_bytes) | 4096 | lighter items are dropped inline |
 /// | [`purge_after_bytes`](Self::purge_after_bytes) | 64 MiB | freed weight that makes a wave |
-/// | [`wave_purge`](Self::wave_purge) | [`PurgeKind::Decay`] | what a wave runs |
+/// | [`wave_purge`](Self::wave_purge) | [`PurgeKind::Purge`] | what a wave runs (decay alone returns nothing for jemalloc's 10 s default decay time) |
 /// | [`min_purge_interval`](Self::min_purge_interval) | 200 ms | rate limit between purges |
 /// | [`purge_history`](Self::purge_history) | 16 | purge records kept in the stats |
 /// | [`coordinate_allocator`](Self::coordinate_allocator) | on | purge at all |
@@ -172,7 +172,7 @@ impl<T> Default for ReclaimerBuilder<T> {
             batch_size: None,
             inline_below_bytes: 4096,
             purge_after_bytes: 64 << 20,
-            wave_purge: PurgeKind::Decay,
+            wave_purge: PurgeKind::Purge,
             min_purge_interval: Duration::from_millis(200),
             purge_history: 16,
             coordinate_allocator: true,

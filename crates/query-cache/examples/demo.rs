@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use query_cache::{
-    Cache, HeapSize, ManagedCache, MemorySample, Probe, PurgeKind, Reclaim, Reclaimer, RemovalCause,
+    Cache, HeapSize, ManagedCache, MemorySample, Probe, Reclaim, Reclaimer, RemovalCause,
 };
 
 #[global_allocator]
@@ -46,7 +46,6 @@ fn main() {
     let reclaimer = Arc::new(
         Reclaimer::<(String, Rows)>::builder()
             .purge_after_bytes(8 << 20)
-            .wave_purge(PurgeKind::Decay)
             .build()
             .unwrap_or_else(|e| panic!("demo configuration: {e}")),
     );
@@ -113,8 +112,8 @@ fn main() {
     memory_line("after 32 MiB phase", &probe.sample());
     let managed: &dyn ManagedCache = &cache;
     managed.set_capacity(8 << 20);
-    reclaimer.flush();
     reclaimer.release_memory(query_cache::PressureLevel::High);
+    reclaimer.flush();
     println!(
         "-- memory pressure: budget cut to 8 MiB (ManagedCache::set_capacity), pages purged --"
     );
