@@ -248,19 +248,19 @@ impl Hybrid {
 
     /// Grows the sketch with the number of resident entries (cheap: only on insert).
     fn ensure_sketch(&mut self) {
-        if self.resident > self.sketch.width() || self.sketch.width() == 0 {
-            let entries = self.resident.max(self.capacity.min(1 << 16) as usize);
-            self.sketch = Sketch::new(entries.max(self.resident));
+        // Entries to plan for: the resident ones, and at least the capacity when it counts
+        // entries (for byte budgets, up to 2^16 until the cache actually holds more).
+        let wanted = self.resident.max(self.capacity.min(1 << 16) as usize);
+        if wanted > self.sketch.width() {
+            self.sketch = Sketch::new(wanted);
             self.sketch.set_sample_scale(self.sample_scale);
         }
-        if self.adaptive && self.resident > self.shadow_sized_for {
-            // Sized for the shadow's share of the resident entries (weights may be bytes);
-            // regrown, like the sketch, only when the cache holds twice as many entries.
-            let span = ((self.capacity as f64 * SHADOW_SHARE) as u64).max(1);
-            let resident = self.resident.max(self.capacity.min(1 << 16) as usize);
-            self.shadow_sized_for = 2 * resident;
-            let entries = (2.0 * resident as f64 * SHADOW_SHARE) as usize;
-            self.shadows = Shadows::new(span, entries);
+        if self.adaptive && wanted > self.shadow_sized_for {
+            // Sized for the shadows' share of the entries, regrown only when the cache holds
+            // twice as many entries as it was sized for.
+            self.shadow_sized_for = 2 * wanted;
+            let entries = (2.0 * wanted as f64 * SHADOW_SHARE) as usize;
+            self.shadows = Shadows::new(self.shadow_span, entries);
         }
     }
 
@@ -408,9 +408,10 @@ impl EvictionPolicy for Hybrid {
 
     fn set_capacity(&mut self, capacity: u64) {
         self.capacity = capacity;
+        // A new budget (say, under memory pressure) keeps what the shadows and the sketch know.
         self.shadow_span = ((capacity as f64 * SHADOW_SHARE) as u64).max(1);
+        self.shadows.set_span(self.shadow_span);
         self.resize_regions();
-        self.shadow_sized_for = 0;
         self.ensure_sketch();
     }
 

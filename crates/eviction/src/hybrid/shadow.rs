@@ -47,6 +47,11 @@ impl Shadows {
         }
     }
 
+    /// Changes `Δ`; members stay, judged against the new span.
+    pub(crate) fn set_span(&mut self, span: u64) {
+        self.span = span.max(1);
+    }
+
     #[inline]
     fn index_and_tag(&self, hash: u64) -> (usize, u64) {
         let h = mix64(hash ^ 0x5851_f42d_4c95_7f2d);
