@@ -55,6 +55,16 @@ pub struct ArcPolicy {
 
 impl ArcPolicy {
     /// An empty ARC; tell it the capacity with [`EvictionPolicy::set_capacity`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cache_traits::EvictionPolicy;
+    ///
+    /// let mut policy = eviction::ArcPolicy::new();
+    /// policy.set_capacity(100);
+    /// assert_eq!(policy.evict(), None);
+    /// ```
     pub fn new() -> Self {
         let mut arc = Self::default();
         arc.b1.set_capacity(u64::MAX);

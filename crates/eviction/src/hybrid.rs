@@ -165,6 +165,16 @@ impl Default for Hybrid {
 
 impl Hybrid {
     /// The default: a 1 % window and a sketch halving every 10 × its width, both adapting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cache_traits::EvictionPolicy;
+    ///
+    /// let mut policy = eviction::Hybrid::new();
+    /// policy.set_capacity(100);
+    /// assert_eq!(policy.evict(), None);
+    /// ```
     pub fn new() -> Self {
         Hybrid {
             links: SlotLinks::default(),

@@ -49,6 +49,15 @@ pub struct Lfu {
 
 impl Lfu {
     /// An empty LFU-DA.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cache_traits::EvictionPolicy;
+    ///
+    /// let mut policy = eviction::Lfu::new();
+    /// assert_eq!(policy.evict(), None);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }

@@ -31,6 +31,15 @@ pub struct Lru {
 
 impl Lru {
     /// An empty LRU.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cache_traits::EvictionPolicy;
+    ///
+    /// let mut policy = eviction::Lru::new();
+    /// assert_eq!(policy.evict(), None);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }

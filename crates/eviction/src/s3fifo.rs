@@ -51,6 +51,16 @@ pub struct S3Fifo {
 
 impl S3Fifo {
     /// An empty S3-FIFO; tell it the capacity with [`EvictionPolicy::set_capacity`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cache_traits::EvictionPolicy;
+    ///
+    /// let mut policy = eviction::S3Fifo::new();
+    /// policy.set_capacity(100);
+    /// assert_eq!(policy.evict(), None);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }

@@ -37,6 +37,15 @@ pub struct Sieve {
 
 impl Sieve {
     /// An empty SIEVE.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cache_traits::EvictionPolicy;
+    ///
+    /// let mut policy = eviction::Sieve::new();
+    /// assert_eq!(policy.evict(), None);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }

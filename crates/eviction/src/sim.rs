@@ -5,6 +5,18 @@
 //! entry its weight (1 per request in unit traces, the object size in sized ones), and asks the
 //! policy for victims while the weighted size is over the capacity. Capacity is therefore in
 //! entries for unit traces and in bytes for sized traces.
+//!
+//! # Examples
+//!
+//! ```
+//! use eviction::sim::{Belady, PolicyKind};
+//! use eviction::trace::{Trace, TraceFormat};
+//!
+//! let trace = Trace::parse(b"1\n2\n3\n1\n2\n3\n", TraceFormat::Lirs)?;
+//! assert_eq!(PolicyKind::Lru.run(&trace, 2).hits, 0);
+//! assert_eq!(Belady::new(&trace).simulate(2).hits, 2);
+//! # Ok::<(), eviction::trace::TraceError>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,6 +31,15 @@ mod opt;
 pub use opt::Belady;
 
 /// What one simulation counted.
+///
+/// # Examples
+///
+/// ```
+/// use eviction::{Lru, sim::simulate, trace::Trace};
+///
+/// let r = simulate(&Trace::from_keys(vec![1, 1, 1, 2]), &mut Lru::new(), 10);
+/// assert_eq!((r.requests, r.hits), (4, 2));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SimResult {
     /// Requests replayed.
@@ -123,6 +144,17 @@ pub fn simulate<P: EvictionPolicy + ?Sized>(
 }
 
 /// The policies the simulator knows by name.
+///
+/// # Examples
+///
+/// ```
+/// use eviction::{sim::PolicyKind, trace::Trace};
+///
+/// let trace = Trace::from_keys((0..100).map(|i| i % 10).collect());
+/// for &kind in PolicyKind::ALL {
+///     assert_eq!(kind.run(&trace, 10).hits, 90, "{kind}");
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PolicyKind {
@@ -144,9 +176,21 @@ pub enum PolicyKind {
 
 impl PolicyKind {
     /// The policy `default` names: the one the cache uses unless told otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(eviction::sim::PolicyKind::DEFAULT.name(), "hybrid");
+    /// ```
     pub const DEFAULT: PolicyKind = PolicyKind::Hybrid;
 
     /// Every online policy, then OPT.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(eviction::sim::PolicyKind::ALL.last().map(|p| p.name()), Some("opt"));
+    /// ```
     pub const ALL: &'static [PolicyKind] = &[
         PolicyKind::Lru,
         PolicyKind::Lfu,
@@ -210,6 +254,13 @@ impl fmt::Display for PolicyKind {
 }
 
 /// A `--policy` name that is not a [`PolicyKind`].
+///
+/// # Examples
+///
+/// ```
+/// let err = "mru".parse::<eviction::sim::PolicyKind>().unwrap_err();
+/// assert!(err.to_string().starts_with("unknown policy `mru`"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownPolicy(pub String);
 

@@ -9,6 +9,16 @@
 //! | libCacheSim `oracleGeneral` | `oracle-general` | name contains `oracleGeneral` | 24-byte little-endian records `u32 time, u64 id, u32 size, i64 next_access` |
 //!
 //! Only `oracleGeneral` carries object sizes; in every other format each request weighs 1.
+//!
+//! # Examples
+//!
+//! ```
+//! use eviction::trace::{Trace, TraceFormat};
+//!
+//! let trace = Trace::parse(b"100 2 0 0\n", TraceFormat::Arc)?;
+//! assert_eq!(trace.keys(), &[100, 101]);
+//! # Ok::<(), eviction::trace::TraceError>(())
+//! ```
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,6 +26,16 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 /// The layout of a trace file.
+///
+/// # Examples
+///
+/// ```
+/// use eviction::trace::{Trace, TraceFormat};
+///
+/// let bytes: Vec<u8> = [7i32, 7].iter().flat_map(|k| k.to_be_bytes()).collect();
+/// assert_eq!(Trace::parse(&bytes, TraceFormat::Cache2k)?.keys(), &[7, 7]);
+/// # Ok::<(), eviction::trace::TraceError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TraceFormat {
@@ -33,6 +53,12 @@ pub enum TraceFormat {
 
 impl TraceFormat {
     /// Every format, in the order of the table in the module docs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(eviction::trace::TraceFormat::ALL.len(), 5);
+    /// ```
     pub const ALL: [TraceFormat; 5] = [
         TraceFormat::Lirs,
         TraceFormat::Arc,
@@ -97,6 +123,13 @@ impl fmt::Display for TraceFormat {
 }
 
 /// A `--format` name that is not a [`TraceFormat`].
+///
+/// # Examples
+///
+/// ```
+/// let err = "csv".parse::<eviction::trace::TraceFormat>().unwrap_err();
+/// assert!(err.to_string().contains("use one of"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownFormat(pub String);
 
@@ -128,6 +161,15 @@ impl FromStr for TraceFormat {
 }
 
 /// Where in a trace file a problem is.
+///
+/// # Examples
+///
+/// ```
+/// use eviction::trace::{Position, Trace, TraceError, TraceFormat};
+///
+/// let err = Trace::parse(&[0, 0, 0, 1, 0], TraceFormat::Cache2k).unwrap_err();
+/// assert!(matches!(err, TraceError::Malformed { position: Position::Byte(4), .. }));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Position {
     /// A 1-based line of a text trace.
@@ -146,6 +188,17 @@ impl fmt::Display for Position {
 }
 
 /// Why a trace could not be read.
+///
+/// # Examples
+///
+/// ```
+/// use eviction::trace::{Position, Trace, TraceError, TraceFormat};
+///
+/// match Trace::parse(b"1 2 0 0\nbad\n", TraceFormat::Arc) {
+///     Err(TraceError::Malformed { position, .. }) => assert_eq!(position, Position::Line(2)),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum TraceError {
@@ -343,16 +396,41 @@ impl Trace {
     }
 
     /// The key of every request, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let trace = eviction::trace::Trace::from_keys(vec![3, 1]);
+    /// assert_eq!(trace.keys(), &[3, 1]);
+    /// ```
     pub fn keys(&self) -> &[u64] {
         &self.keys
     }
 
     /// The object sizes, when the format has them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eviction::trace::Trace;
+    ///
+    /// assert_eq!(Trace::from_keys(vec![1]).sizes(), None);
+    /// assert_eq!(Trace::with_sizes(vec![1], vec![64]).sizes(), Some(&[64][..]));
+    /// ```
     pub fn sizes(&self) -> Option<&[u32]> {
         self.sizes.as_deref()
     }
 
     /// The weight of request `i`: its size for sized traces (at least 1), else 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eviction::trace::Trace;
+    ///
+    /// assert_eq!(Trace::from_keys(vec![1]).weight(0), 1);
+    /// assert_eq!(Trace::with_sizes(vec![1, 2], vec![64, 0]).weight(1), 1);
+    /// ```
     #[inline]
     pub fn weight(&self, i: usize) -> u64 {
         match &self.sizes {
@@ -362,16 +440,34 @@ impl Trace {
     }
 
     /// Whether requests carry sizes (capacities are then bytes, not entries).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!eviction::trace::Trace::from_keys(vec![1]).is_weighted());
+    /// ```
     pub fn is_weighted(&self) -> bool {
         self.sizes.is_some()
     }
 
     /// Number of requests.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(eviction::trace::Trace::from_keys(vec![1, 1]).len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.keys.len()
     }
 
     /// Whether there are no requests.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(eviction::trace::Trace::default().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
@@ -379,6 +475,12 @@ impl Trace {
     /// Number of distinct keys.
     ///
     /// The first call numbers the keys densely (one hash-map pass, kept for later calls).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(eviction::trace::Trace::from_keys(vec![5, 6, 5]).unique_keys(), 2);
+    /// ```
     pub fn unique_keys(&self) -> usize {
         self.dense().1
     }

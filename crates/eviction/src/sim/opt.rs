@@ -43,6 +43,15 @@ impl Belady {
     /// # Panics
     ///
     /// When the trace has 2³² − 1 requests or more.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eviction::{sim::Belady, trace::Trace};
+    ///
+    /// let opt = Belady::new(&Trace::from_keys(vec![1, 2, 1]));
+    /// assert_eq!(opt.simulate(1).hits, 1);
+    /// ```
     pub fn new(trace: &Trace) -> Belady {
         let keys = trace.keys();
         assert!(keys.len() < NEVER as usize, "trace too long for Belady");
@@ -65,6 +74,16 @@ impl Belady {
     }
 
     /// Replays the trace at `capacity` (entries, or bytes for sized traces).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eviction::{sim::Belady, trace::Trace};
+    ///
+    /// let opt = Belady::new(&Trace::from_keys(vec![1, 2, 3, 1, 2, 3]));
+    /// assert_eq!(opt.simulate(3).hits, 3);
+    /// assert_eq!(opt.simulate(0).hits, 0);
+    /// ```
     pub fn simulate(&self, capacity: u64) -> SimResult {
         // Each resident key has one live heap entry: (its next use, its id). A next use of
         // "never" becomes `u64::MAX - i` so that such entries stay distinct and sort last.
