@@ -16,6 +16,7 @@
 //! Belady's offline optimum is [`sim::Belady`]. `docs/POLICIES.md` compares them on real traces.
 
 mod arc;
+mod clock_tinylfu;
 mod ghost;
 mod hash;
 mod hybrid;
@@ -30,6 +31,7 @@ mod testing;
 pub mod trace;
 
 pub use arc::ArcPolicy;
+pub use clock_tinylfu::ClockTinyLfu;
 pub use hybrid::Hybrid;
 pub use lfu::Lfu;
 pub use lru::Lru;

@@ -5,7 +5,7 @@ use crate::hash::mix64;
 /// Seed that decorrelates the sketch's index from the caller's table hash.
 const SEED: u64 = 0x97cb_3127_c5bd_6d95;
 /// Smallest table, in 64-bit words (512 bytes).
-const MIN_WORDS: usize = 64;
+const MIN_WORDS: usize = 512;
 /// Halving period, in increments per tracked entry (TinyLFU's sample of ten times the size).
 const SAMPLE_PER_ENTRY: u64 = 10;
 
@@ -28,11 +28,6 @@ pub(crate) struct Sketch {
 }
 
 impl Sketch {
-    /// Bytes held by the table.
-    pub(crate) fn bytes(&self) -> usize {
-        self.table.capacity() * 8
-    }
-
     /// Halvings so far.
     #[inline]
     pub(crate) fn halvings(&self) -> u32 {
@@ -74,21 +69,6 @@ impl Sketch {
     fn cell(bits: u64, i: usize) -> (usize, u32) {
         let byte = (bits >> (i * 8)) as u32;
         (2 * i + (byte & 1) as usize, ((byte >> 1) & 15) * 4)
-    }
-
-    /// Estimated count of `hash`.
-    #[inline]
-    pub(crate) fn frequency(&self, hash: u64) -> u8 {
-        let (start, bits) = self.locate(hash);
-        let Some(block) = self.table.get(start..start + 8) else {
-            return 0;
-        };
-        let mut min = 15;
-        for i in 0..4 {
-            let (w, s) = Self::cell(bits, i);
-            min = min.min((block[w] >> s) & 15);
-        }
-        min as u8
     }
 
     /// Counts one access of `hash` and returns its new estimate; halves every counter when the

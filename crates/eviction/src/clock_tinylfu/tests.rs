@@ -1,0 +1,180 @@
+//! Tests of CLOCK-TinyLFU: scan resistance, loops, the `is_referenced` contract, weights, clear.
+
+use super::ClockTinyLfu;
+use crate::testing::MiniCache;
+use cache_traits::EvictionPolicy;
+
+#[test]
+fn a_scan_of_cold_keys_does_not_flush_the_hot_set() {
+    let mut c = MiniCache::new(ClockTinyLfu::new(), 100);
+    for _ in 0..10 {
+        c.run(0..50);
+    }
+    c.run(1_000..3_000);
+    let kept = (0..50).filter(|&k| c.contains(k)).count();
+    assert!(kept >= 45, "only {kept} of 50 hot keys survived the scan");
+}
+
+#[test]
+fn a_loop_slightly_larger_than_the_cache_keeps_a_good_fraction() {
+    // Like the LIRS `loop` trace: LRU and CLOCK hit nothing, W-TinyLFU about half.
+    let mut c = MiniCache::new(ClockTinyLfu::new(), 512);
+    let keys: Vec<u64> = (0..100).flat_map(|_| 0..1011).collect();
+    let hits = c.run(keys.iter().copied());
+    let ratio = hits as f64 / keys.len() as f64;
+    assert!(ratio > 0.4, "loop hit ratio {ratio:.3}");
+}
+
+/// Drives two policies through the same requests; `extra` also gets `on_access` for every hit
+/// that `is_referenced` says would change nothing (as the simulator does), `lean` does not (as
+/// the cache does). Returns both eviction orders.
+fn eviction_orders(keys: &[u64], capacity: u64) -> (Vec<u32>, Vec<u32>) {
+    use std::collections::HashMap;
+    let mut extra = ClockTinyLfu::new();
+    let mut lean = ClockTinyLfu::new();
+    extra.set_capacity(capacity);
+    lean.set_capacity(capacity);
+    let mut slots: HashMap<u64, u32> = HashMap::new();
+    let mut keys_of: HashMap<u32, u64> = HashMap::new();
+    let mut free: Vec<u32> = Vec::new();
+    let (mut order_extra, mut order_lean) = (Vec::new(), Vec::new());
+    let mut skipped = 0;
+    for &k in keys {
+        let hash = crate::hash::mix64(k);
+        if let Some(&slot) = slots.get(&k) {
+            assert_eq!(extra.is_referenced(slot), lean.is_referenced(slot));
+            if lean.is_referenced(slot) {
+                skipped += 1;
+            } else {
+                lean.on_access(slot, hash);
+            }
+            extra.on_access(slot, hash);
+            continue;
+        }
+        let slot = free.pop().unwrap_or(slots.len() as u32);
+        slots.insert(k, slot);
+        keys_of.insert(slot, k);
+        extra.on_insert(slot, hash, 1);
+        lean.on_insert(slot, hash, 1);
+        while slots.len() as u64 > capacity {
+            let a = extra.evict().unwrap();
+            let b = lean.evict().unwrap();
+            order_extra.push(a);
+            order_lean.push(b);
+            let key = keys_of.remove(&a).unwrap();
+            slots.remove(&key);
+            free.push(a);
+        }
+    }
+    assert!(skipped > 0, "the workload never exercised a referenced hit");
+    (order_extra, order_lean)
+}
+
+#[test]
+fn on_access_changes_nothing_when_is_referenced() {
+    // A skewed stream with recency: many repeated hits on referenced entries.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let keys: Vec<u64> = (0..50_000)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let r = x % 1000;
+            if r < 500 {
+                r % 40
+            } else if r < 800 {
+                (i / 10) % 300
+            } else {
+                r * 7
+            }
+        })
+        .collect();
+    let (a, b) = eviction_orders(&keys, 64);
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn byte_weights_stay_within_capacity_through_evict() {
+    // Entries of very different sizes under a byte budget, as in the cache.
+    let capacity = 10_000u64;
+    let mut p = ClockTinyLfu::new();
+    p.set_capacity(capacity);
+    let mut weight_of = std::collections::HashMap::new();
+    let mut used = 0u64;
+    let mut slot_of_key = std::collections::HashMap::new();
+    let mut free: Vec<u32> = Vec::new();
+    let mut next = 0u32;
+    for i in 0..20_000u64 {
+        let key = (i * 7919) % 3000;
+        let hash = crate::hash::mix64(key);
+        if let Some(&slot) = slot_of_key.get(&key) {
+            p.on_access(slot, hash);
+            continue;
+        }
+        let w = 16 + (crate::hash::mix64(key ^ 99) % 1500);
+        let slot = free.pop().unwrap_or_else(|| {
+            next += 1;
+            next - 1
+        });
+        slot_of_key.insert(key, slot);
+        weight_of.insert(slot, (key, w));
+        used += w;
+        p.on_insert(slot, hash, w);
+        while used > capacity {
+            let v = p.evict().expect("over capacity, a victim exists");
+            let (k, vw) = weight_of.remove(&v).expect("victim is resident");
+            slot_of_key.remove(&k);
+            used -= vw;
+            free.push(v);
+        }
+        assert!(used <= capacity);
+    }
+    assert!(
+        slot_of_key.len() > 5,
+        "the cache holds {} entries",
+        slot_of_key.len()
+    );
+    let resident: u64 = weight_of.values().map(|&(_, w)| w).sum();
+    assert_eq!(resident, used);
+}
+
+#[test]
+fn removed_slots_are_not_evicted_and_can_be_reused() {
+    let mut p = ClockTinyLfu::new();
+    p.set_capacity(4);
+    for slot in 0..4 {
+        p.on_insert(slot, u64::from(slot), 1);
+    }
+    p.on_remove(1);
+    p.on_insert(1, 100, 1);
+    p.on_remove(2);
+    let mut out = Vec::new();
+    while let Some(v) = p.evict() {
+        out.push(v);
+    }
+    out.sort_unstable();
+    assert_eq!(out, vec![0, 1, 3]);
+}
+
+#[test]
+fn clear_forgets_everything() {
+    let mut p = ClockTinyLfu::new();
+    p.set_capacity(10);
+    for slot in 0..20 {
+        p.on_insert(slot, u64::from(slot), 1);
+        p.on_access(slot, u64::from(slot));
+    }
+    p.clear();
+    assert_eq!(p.evict(), None);
+    assert!(!p.is_referenced(3));
+    p.on_insert(3, 3, 1);
+    assert_eq!(p.evict(), Some(3));
+    assert_eq!(p.evict(), None);
+}
+
+#[test]
+fn bytes_per_slot_is_small() {
+    let p = ClockTinyLfu::new();
+    assert!(p.bytes_per_slot() > 0 && p.bytes_per_slot() <= 16);
+}
