@@ -172,6 +172,12 @@ impl EvictionPolicy for S3Fifo {
         self.ghost.clear();
     }
 
+    /// The frequency counter saturates at 3: a hit on a saturated slot changes nothing.
+    #[inline]
+    fn is_referenced(&self, slot: u32) -> bool {
+        self.entries.get(slot as usize).is_some_and(|e| e.freq >= 3)
+    }
+
     fn bytes_per_slot(&self) -> usize {
         // Links, per-slot state, and about one ghost per main entry.
         std::mem::size_of::<[u32; 2]>() + std::mem::size_of::<Entry>() + Ghost::BYTES_PER_GHOST

@@ -107,6 +107,12 @@ impl EvictionPolicy for Sieve {
         self.hand = None;
     }
 
+    /// A visited slot stays visited until the hand passes it: another hit changes nothing.
+    #[inline]
+    fn is_referenced(&self, slot: u32) -> bool {
+        self.visited.get(slot as usize).copied().unwrap_or(false)
+    }
+
     fn bytes_per_slot(&self) -> usize {
         std::mem::size_of::<[u32; 2]>() + std::mem::size_of::<bool>()
     }

@@ -54,3 +54,19 @@ fn removal_under_the_hand_moves_it() {
     assert_eq!(sieve.evict(), None);
     assert_eq!(sieve.bytes_per_slot(), 9);
 }
+
+#[test]
+fn is_referenced_means_a_hit_changes_nothing() {
+    let mut a = Sieve::new();
+    let mut b = Sieve::new();
+    for p in [&mut a, &mut b] {
+        for slot in 0..4 {
+            p.on_insert(slot, u64::from(slot), 1);
+        }
+        p.on_access(1, 1);
+    }
+    assert!(a.is_referenced(1) && !a.is_referenced(2));
+    a.on_access(1, 1); // a no-op by the contract
+    let order = |p: &mut Sieve| std::iter::from_fn(|| p.evict()).collect::<Vec<_>>();
+    assert_eq!(order(&mut a), order(&mut b));
+}
