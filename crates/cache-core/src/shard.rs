@@ -399,9 +399,19 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     where
         K: Hash,
     {
-        // SAFETY: policies only return slots the cache inserted and has not removed.
-        let hash = hasher.hash_one(&unsafe { self.slab.get(idx) }.key);
+        // Policies only return slots the cache inserted and has not removed.
+        let hash = self.key_hash(idx, hasher);
         self.detach(idx, hash, cause, out)
+    }
+
+    /// The hash of the key in occupied slot `idx`.
+    fn key_hash<S: BuildHasher>(&self, idx: u32, hasher: &S) -> u64
+    where
+        K: Hash,
+    {
+        // SAFETY: callers pass occupied slots only (from the table, a policy's victim, or a
+        // slot with a deadline), which is what `Slab::get` requires.
+        hasher.hash_one(&unsafe { self.slab.get(idx) }.key)
     }
 
     /// Removes `idx` for a reason of the cache's (explicit, expired), telling the policy.
@@ -493,8 +503,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             })
             .collect();
         for idx in doomed {
-            // SAFETY: `idx` came from the table and is removed once.
-            let hash = hasher.hash_one(&unsafe { self.slab.get(idx) }.key);
+            let hash = self.key_hash(idx, hasher);
             self.remove_slot(idx, hash, RemovalCause::Explicit, out);
         }
     }
@@ -546,8 +555,8 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             // Free slots hold `Expiry::NEVER`, so a due deadline means a live entry.
             if self.expiry[idx].deadline() <= now {
                 let idx = idx as u32;
-                // SAFETY: only occupied slots carry a deadline.
-                let hash = hasher.hash_one(&unsafe { self.slab.get(idx) }.key);
+                // Only occupied slots carry a deadline.
+                let hash = self.key_hash(idx, hasher);
                 self.remove_slot(idx, hash, RemovalCause::Expired, out);
                 removed += 1;
             }
