@@ -126,4 +126,38 @@ fn main() {
         let _ = policy.name();
     }
     println!("\nworst margin {worst:+.2}; rows more than 1 point below the best: {misses}");
+    if std::env::args().any(|a| a == "--zipf") {
+        zipf_rows();
+    }
+}
+
+/// Zipf(1.0) over a million keys, as the peers bench's read-through workload, beside SIEVE
+/// and the hybrid (no published numbers: a check that frequency admission pays on skew).
+fn zipf_rows() {
+    let universe = 1_000_000usize;
+    let mut cdf = Vec::with_capacity(universe);
+    let mut total = 0.0;
+    for rank in 1..=universe {
+        total += 1.0 / rank as f64;
+        cdf.push(total);
+    }
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let keys: Vec<u64> = (0..4_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let u = (x >> 11) as f64 / (1u64 << 53) as f64 * total;
+            cdf.partition_point(|&c| c < u) as u64
+        })
+        .collect();
+    let trace = Trace::from_keys(keys);
+    for size in [1_000, 10_000, 100_000] {
+        let ours = simulate(&trace, &mut ClockTinyLfu::new(), size).hit_ratio();
+        let sieve = simulate(&trace, &mut eviction::Sieve::new(), size).hit_ratio();
+        let hybrid = simulate(&trace, &mut Hybrid::new(), size).hit_ratio();
+        println!(
+            "zipf(1.0) size {size}: clock-tinylfu {ours:.2}, sieve {sieve:.2}, hybrid {hybrid:.2}"
+        );
+    }
 }

