@@ -71,18 +71,20 @@ enum Library {
     QueryCacheSieve,
     QueryCacheS3Fifo,
     QueryCacheHybrid,
+    QueryCacheClockTinyLfu,
     QuickCache,
     Moka,
     MutexHashMap,
 }
 
 impl Library {
-    const ALL: [Library; 8] = [
+    const ALL: [Library; 9] = [
         Library::QueryCache,
         Library::QueryCacheLru,
         Library::QueryCacheSieve,
         Library::QueryCacheS3Fifo,
         Library::QueryCacheHybrid,
+        Library::QueryCacheClockTinyLfu,
         Library::QuickCache,
         Library::Moka,
         Library::MutexHashMap,
@@ -95,6 +97,7 @@ impl Library {
             Library::QueryCacheSieve => "query-cache/sieve",
             Library::QueryCacheS3Fifo => "query-cache/s3fifo",
             Library::QueryCacheHybrid => "query-cache/hybrid",
+            Library::QueryCacheClockTinyLfu => "query-cache/clock-tinylfu",
             Library::QuickCache => "quick_cache",
             Library::Moka => "moka",
             Library::MutexHashMap => "mutex-hashmap",
@@ -111,6 +114,7 @@ impl Library {
             Library::QueryCacheSieve => TypeId::of::<eviction::Sieve>() == default,
             Library::QueryCacheS3Fifo => TypeId::of::<eviction::S3Fifo>() == default,
             Library::QueryCacheHybrid => TypeId::of::<eviction::Hybrid>() == default,
+            Library::QueryCacheClockTinyLfu => TypeId::of::<eviction::ClockTinyLfu>() == default,
             _ => false,
         }
     }
@@ -619,6 +623,10 @@ macro_rules! with_policy {
                 type $p = eviction::Hybrid;
                 $body
             }
+            Library::QueryCacheClockTinyLfu => {
+                type $p = eviction::ClockTinyLfu;
+                $body
+            }
             _ => $other,
         }
     };
@@ -632,6 +640,7 @@ enum AnyU64 {
     OursSieve(ours::OursU64<eviction::Sieve>),
     OursS3Fifo(ours::OursU64<eviction::S3Fifo>),
     OursHybrid(ours::OursU64<eviction::Hybrid>),
+    OursClockTinyLfu(ours::OursU64<eviction::ClockTinyLfu>),
     Quick(QuickU64),
     Moka(MokaU64),
     Mutex(MutexMap),
@@ -645,6 +654,7 @@ macro_rules! with_cache {
             AnyU64::OursSieve($c) => $body,
             AnyU64::OursS3Fifo($c) => $body,
             AnyU64::OursHybrid($c) => $body,
+            AnyU64::OursClockTinyLfu($c) => $body,
             AnyU64::Quick($c) => $body,
             AnyU64::Moka($c) => $body,
             AnyU64::Mutex($c) => $body,
@@ -660,6 +670,7 @@ impl AnyU64 {
             Library::QueryCacheSieve => AnyU64::OursSieve(ours::u64_cache(capacity)),
             Library::QueryCacheS3Fifo => AnyU64::OursS3Fifo(ours::u64_cache(capacity)),
             Library::QueryCacheHybrid => AnyU64::OursHybrid(ours::u64_cache(capacity)),
+            Library::QueryCacheClockTinyLfu => AnyU64::OursClockTinyLfu(ours::u64_cache(capacity)),
             Library::QuickCache => AnyU64::Quick(quick_u64(capacity)),
             Library::Moka => AnyU64::Moka(moka_u64(capacity)),
             Library::MutexHashMap => AnyU64::Mutex(MutexMap::new(capacity)),

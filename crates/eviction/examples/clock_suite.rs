@@ -153,11 +153,14 @@ fn zipf_rows() {
         .collect();
     let trace = Trace::from_keys(keys);
     for size in [1_000, 10_000, 100_000] {
-        let ours = simulate(&trace, &mut ClockTinyLfu::new(), size).hit_ratio();
+        let mut policy = ClockTinyLfu::new();
+        let ours = simulate(&trace, &mut policy, size).hit_ratio();
+        let fixed = simulate(&trace, &mut ClockTinyLfu::with_static_window(0.01), size).hit_ratio();
         let sieve = simulate(&trace, &mut eviction::Sieve::new(), size).hit_ratio();
         let hybrid = simulate(&trace, &mut Hybrid::new(), size).hit_ratio();
         println!(
-            "zipf(1.0) size {size}: clock-tinylfu {ours:.2}, sieve {sieve:.2}, hybrid {hybrid:.2}"
+            "zipf(1.0) size {size}: clock-tinylfu {ours:.2} (window {:.2}; static 1 %: {fixed:.2}), sieve {sieve:.2}, hybrid {hybrid:.2}",
+            policy.window_share()
         );
     }
 }

@@ -60,8 +60,8 @@ const MAX_BOOST: f64 = 8.0;
 /// includes: without the margin, loops churn (cs: 25 % instead of 34 %).
 const ADMISSION_MARGIN: u8 = 1;
 
-/// Ring growth: an eighth more, so slack stays small.
-const GROWTH_DIVISOR: usize = 8;
+/// Growth of rings and per-slot vectors: a sixteenth more, so slack stays small.
+const GROWTH_DIVISOR: usize = 16;
 
 /// Window or main.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,8 +120,8 @@ struct Region {
 /// buys as many hits in either region. Loops and stationary skew send no window signal and
 /// the window stays near its 1 % floor; recency-heavy streams grow it towards LRU (up to 90 %).
 ///
-/// Memory: two bytes of state and four of ring per slot, grown by an eighth at a time; the
-/// sketch keeps four bytes per tracked entry and the ghosts one or two, both grown with the
+/// Memory: two bytes of state and four of ring per slot, grown by a sixteenth at a time; the
+/// sketch keeps about three bytes per tracked entry and the ghosts half to one, both grown with the
 /// number of entries tracked (never with the capacity, which is bytes in a cache); a slot's
 /// weight is stored (four bytes) only once weights differ. Weights are those the cache
 /// charges; the segments are shares of the capacity in the same unit. A cache that evicts
@@ -497,6 +497,14 @@ impl EvictionPolicy for ClockTinyLfu {
             self.effective = effective;
             self.resize_regions();
         }
+        for region in &mut self.regions {
+            // A ring that emptied (the window hands all but 1 % to main at the first eviction
+            // of an entry-bounded cache) gives its room back: amortised, as it had to halve.
+            let len = region.ring.len();
+            if region.ring.capacity() > 2 * len + 64 {
+                region.ring.shrink_to(len + len / GROWTH_DIVISOR + 16);
+            }
+        }
         loop {
             let window = &self.regions[Side::Window as usize];
             let window_over = window.weight > self.window_max;
@@ -564,9 +572,9 @@ impl EvictionPolicy for ClockTinyLfu {
     }
 
     fn bytes_per_slot(&self) -> usize {
-        // State (2) and ring id (4) with an eighth of growth slack, the sketch (4), the
-        // ghosts (1 to 2), and a stored weight (4) once weights differ.
-        7 + 4 + 2 + 4
+        // State (2) and ring id (4) with growth slack, the sketch (at most 3.25), the
+        // ghosts (at most 1), and a stored weight (4) once weights differ.
+        7 + 4 + 1 + 4
     }
 }
 

@@ -11,8 +11,8 @@ const MIN_ENTRIES: usize = 64;
 /// A direct-mapped table of `(tag, insertion count)` in one `u32` per entry, recorded for
 /// each key when it is inserted. On a later miss of the same key, the number of insertions
 /// since tells how large a FIFO of insertions (the window) would have had to be to still hold
-/// it. Entries are overwritten by colliding keys (the table is lossy, about half an entry per
-/// tracked slot, one or two bytes) and tags are 12 bits (a rare false match): it steers, it
+/// it. Entries are overwritten by colliding keys (the table is lossy, an eighth to a quarter
+/// of an entry per tracked slot, half a byte to a byte) and tags are 12 bits (a rare false match): it steers, it
 /// does not decide.
 #[derive(Debug, Default)]
 pub(crate) struct InsertGhosts {
@@ -22,14 +22,14 @@ pub(crate) struct InsertGhosts {
 }
 
 impl InsertGhosts {
-    /// Makes room for about `entries` tracked slots: a power of two at most half of them (at
+    /// Makes room for about `entries` tracked slots: a power of two at most a quarter of them (at
     /// least [`MIN_ENTRIES`]); grows by doubling, keeping every record.
     pub(crate) fn reserve_for(&mut self, entries: usize) {
         if self.table.is_empty() {
             self.table = vec![0; MIN_ENTRIES];
             self.mask = MIN_ENTRIES - 1;
         }
-        while self.table.len() * 4 <= entries {
+        while self.table.len() * 8 <= entries {
             // An index gains one high bit: each record is valid in both halves.
             let mut table = Vec::with_capacity(self.table.len() * 2);
             table.extend_from_slice(&self.table);
