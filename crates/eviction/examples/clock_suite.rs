@@ -142,7 +142,7 @@ fn zipf_rows() {
         cdf.push(total);
     }
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let keys: Vec<u64> = (0..4_000_000)
+    let keys: Vec<u64> = (0..16_000_000)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 7;

@@ -1,4 +1,4 @@
-//! CLOCK-TinyLFU: W-TinyLFU's window, main area and frequency filter on FIFO rings with reference bits.
+//! CLOCK-TinyLFU: W-TinyLFU's window, main area and frequency filter, with a hand instead of lists.
 
 use cache_traits::EvictionPolicy;
 use std::collections::VecDeque;
@@ -9,31 +9,23 @@ mod sketch;
 use ghost::InsertGhosts;
 use sketch::Sketch;
 
-/// Per-slot state bits (one `u16` per slot). The low two bits count the hits recorded since
-/// the hand last passed (0..=3); at 3 a hit changes nothing.
-const HITS: u16 = 0b11;
-/// The slot belongs to main (else to the window).
-const MAIN: u16 = 1 << 2;
-/// The slot holds a live entry.
-const LIVE: u16 = 1 << 3;
-/// The slot id sits in its region's ring (a removed slot's id stays there until the hand
-/// passes; a slot reinserted meanwhile takes that place rather than queueing twice).
-const QUEUED: u16 = 1 << 4;
-/// Four bits of frequency: the sketch's estimate at the last recorded hit.
-const FREQ_SHIFT: u32 = 5;
-const FREQ_MASK: u16 = 0xf << FREQ_SHIFT;
-/// Three bits of the sketch's halving count when the frequency was stored (lazy aging: four
-/// halvings take any count to zero, so three bits tell every age that matters).
-const AGE_SHIFT: u32 = 9;
-const AGE_MASK: u16 = 0x7 << AGE_SHIFT;
-/// Three bits of the region's push epoch when the slot was last queued (its ring position).
-const POS_SHIFT: u32 = 12;
-const POS_MASK: u16 = 0x7 << POS_SHIFT;
-
-/// Epochs per region: a region's ring spans about this many push epochs.
-const EPOCHS: u64 = 8;
-/// Slots at least this many epochs old are in the region's eviction end (its last quarter).
-const TAIL_AGE: u64 = 6;
+/// Per-slot state: one byte. The low two bits count the hits recorded since the hand last
+/// passed (0..=3); at 3 a hit changes nothing.
+const HITS: u8 = 0b11;
+/// Two bits of where the slot is.
+const STATE: u8 = 0b11 << 2;
+/// No live entry, and no id in the window ring.
+const FREE: u8 = 0;
+/// No live entry, but the id still sits in the window ring (the entry was removed there); the
+/// ring drops it when it comes up, or a reinserted entry takes that place.
+const FREE_QUEUED: u8 = 1 << 2;
+/// A live entry in the window (its id is in the window ring exactly once).
+const WINDOW: u8 = 2 << 2;
+/// A live entry in main (no ring: main's order is the slot order the hand sweeps).
+const MAIN: u8 = 3 << 2;
+/// Four bits of frequency: the sketch's estimate at the last recorded hit, halved with it.
+const FREQ_SHIFT: u32 = 4;
+const FREQ_MASK: u8 = 0xf << FREQ_SHIFT;
 
 /// Smallest window share of the capacity.
 const MIN_WINDOW: f64 = 0.01;
@@ -60,30 +52,18 @@ const MAX_BOOST: f64 = 8.0;
 /// includes: without the margin, loops churn (cs: 25 % instead of 34 %).
 const ADMISSION_MARGIN: u8 = 1;
 
-/// Growth of rings and per-slot vectors: a sixteenth more, so slack stays small.
+/// Growth of the ring and the per-slot vectors: a sixteenth more, so slack stays small.
 const GROWTH_DIVISOR: usize = 16;
 
-/// Window or main.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Side {
-    Window = 0,
-    Main = 1,
-}
-
-/// One region: a FIFO ring of slot ids (tail at the front), its weight and push epochs.
-#[derive(Debug, Default)]
+/// Weight and number of live entries of a region.
+#[derive(Clone, Copy, Debug, Default)]
 struct Region {
-    ring: VecDeque<u32>,
     weight: u64,
     live: usize,
-    /// Weight pushed so far.
-    cursor: u64,
-    /// Push epoch, and the cursor at which the next one starts.
-    epoch: u64,
-    boundary: u64,
 }
 
-/// W-TinyLFU on CLOCK rings: a hit sets a bit, order is fixed lazily at eviction time.
+/// W-TinyLFU with CLOCK orderings: a hit bumps a counter in one byte, order is fixed lazily at
+/// eviction time.
 ///
 /// The structure is W-TinyLFU (Einziger, Friedman and Manes, ACM ToS 2017): new entries enter
 /// a **window**; an entry leaving the window is a *candidate* for the **main** area, admitted
@@ -91,15 +71,17 @@ struct Region {
 /// times the number of tracked entries) beats that of main's victim, so a scan of cold keys
 /// cannot flush the hot set and a loop larger than the cache keeps a fixed part of it.
 ///
-/// Both regions are FIFO rings with a two-bit hit count per slot instead of LRU lists, the
-/// "lazy promotion" of CLOCK, SIEVE and S3-FIFO (Yang et al., "FIFO queues are all you need
-/// for cache eviction", HotOS '23): each of the first three hits since the hand last passed
-/// bumps the count, increments the sketch and stores its new estimate beside the slot (the
-/// slot's two bytes and one sketch cache line, no list move); later hits write nothing, and
-/// [`is_referenced`](EvictionPolicy::is_referenced) says so, so the cache skips them. At
-/// eviction, an entry at a ring's tail with hits loses them and goes back to the head (second
-/// chance). The sketch thus counts hits per pass of the hand, at most three: enough to tell hot
-/// from cold, and on a busy cache almost every hit on a hot entry is free.
+/// Neither region keeps an LRU list. The window is a FIFO ring of slot ids; main is the slot
+/// array itself, swept by a CLOCK hand, as page frames are (a cache reuses the slot it just
+/// freed, so an entry that lands in main sits just behind the hand, the newest position).
+/// This is the "lazy promotion" of CLOCK, SIEVE and S3-FIFO (Yang et al., "FIFO queues are all
+/// you need for cache eviction", HotOS '23): each of the first three hits since the hand last
+/// passed bumps a two-bit count, increments the sketch and stores its new estimate in the
+/// slot's byte (that byte and one sketch cache line, no list move); later hits write nothing,
+/// and [`is_referenced`](EvictionPolicy::is_referenced) says so, so the cache skips them. At
+/// eviction, an entry under a hand with hits loses them and survives another pass (second
+/// chance). The sketch thus counts hits per pass, at most three: enough to tell hot from
+/// cold, and on a busy cache almost every hit on a hot entry is free.
 ///
 /// **The window adapts** to the local gradient of the hit ratio between the two regions, the
 /// principle of Cliffhanger (Cidon et al., NSDI '16), of ARC's ghost lists and of Caffeine's
@@ -111,22 +93,20 @@ struct Region {
 ///   A miss on a key inserted recently enough that a window `Δ` larger (a FIFO of insertions,
 ///   `Δ` = 25 % of the capacity) would still hold it is a hit the window would gain: the
 ///   boundary moves towards main, corrected for the table's losses.
-/// - *Main's eviction end.* Each slot remembers which of eight push epochs of its region it
-///   was queued in, so a hit can tell whether it landed in main's last quarter: a hit main
-///   would lose if smaller, which moves the boundary towards the window, at half weight (see
-///   `MAIN_TAIL_WEIGHT`).
+/// - *Main's eviction end.* A hit on a main entry that the hand will reach within a quarter
+///   of a sweep landed in main's last quarter: a hit main would lose if smaller, which moves
+///   the boundary towards the window, at half weight (see `MAIN_TAIL_WEIGHT`).
 ///
 /// Both are normalised per unit of margin weight, so the split settles where one more byte
 /// buys as many hits in either region. Loops and stationary skew send no window signal and
 /// the window stays near its 1 % floor; recency-heavy streams grow it towards LRU (up to 90 %).
 ///
-/// Memory: two bytes of state and four of ring per slot, grown by a sixteenth at a time; the
-/// sketch keeps about three bytes per tracked entry and the ghosts half to one, both grown with the
-/// number of entries tracked (never with the capacity, which is bytes in a cache); a slot's
-/// weight is stored (four bytes) only once weights differ. Weights are those the cache
-/// charges; the segments are shares of the capacity in the same unit. A cache that evicts
-/// within its weight capacity (an entry-count bound, memory pressure) has its held weight
-/// taken as the capacity.
+/// Memory per tracked slot: one byte of state, four bytes of ring per window entry, 3.2 to 4
+/// bytes of sketch and half to one byte of ghosts, the last two grown with the number of entries
+/// tracked (never with the capacity, which is bytes in a cache); a slot's weight is stored
+/// (four bytes) only once weights differ. Weights are those the cache charges; the segments
+/// are shares of the capacity in the same unit. A cache that evicts within its weight
+/// capacity (an entry-count bound, memory pressure) has its held weight taken as the capacity.
 ///
 /// # Examples
 ///
@@ -143,12 +123,17 @@ struct Region {
 /// ```
 #[derive(Debug)]
 pub struct ClockTinyLfu {
-    meta: Vec<u16>,
+    meta: Vec<u8>,
     /// Per-slot weights, empty while every weight seen equals `uniform`.
     weights: Vec<u32>,
-    /// The weight of every slot while `weights` is empty (0 until the first insert).
+    /// The weight of every slot while `weights` is empty.
     uniform: u32,
-    regions: [Region; 2],
+    /// Window slot ids, oldest at the front.
+    ring: VecDeque<u32>,
+    window: Region,
+    main: Region,
+    /// Main's CLOCK hand: the next slot it examines.
+    hand: usize,
     capacity: u64,
     /// The capacity the segments are shares of: `capacity`, or the weight held when the cache
     /// last evicted within it (it evicts for an entry-count bound or memory pressure too).
@@ -160,7 +145,9 @@ pub struct ClockTinyLfu {
     sketch: Sketch,
     ghosts: InsertGhosts,
     n_live: usize,
-    /// Most entries tracked at once (the sketch is sized for it).
+    /// The sketch's halving count when the slots' counts were last aged.
+    halvings_seen: u32,
+    /// Most entries tracked at once (the sketch and ghosts are sized for it).
     max_live: usize,
 }
 
@@ -174,6 +161,18 @@ impl Default for ClockTinyLfu {
 #[inline]
 fn stored_weight(weight: u64) -> u32 {
     u32::try_from(weight).unwrap_or(u32::MAX)
+}
+
+/// The frequency stored in `meta`.
+#[inline]
+fn freq(meta: u8) -> u8 {
+    (meta & FREQ_MASK) >> FREQ_SHIFT
+}
+
+/// `meta` with frequency `f`.
+#[inline]
+fn with_freq(meta: u8, f: u8) -> u8 {
+    (meta & !FREQ_MASK) | (f.min(15) << FREQ_SHIFT)
 }
 
 impl ClockTinyLfu {
@@ -191,7 +190,10 @@ impl ClockTinyLfu {
             meta: Vec::new(),
             weights: Vec::new(),
             uniform: 0,
-            regions: [Region::default(), Region::default()],
+            ring: VecDeque::new(),
+            window: Region::default(),
+            main: Region::default(),
+            hand: 0,
             capacity: 0,
             effective: 0,
             window_share: INITIAL_WINDOW,
@@ -201,6 +203,7 @@ impl ClockTinyLfu {
             sketch: Sketch::default(),
             ghosts: InsertGhosts::default(),
             n_live: 0,
+            halvings_seen: 0,
             max_live: 0,
         }
     }
@@ -263,7 +266,7 @@ impl ClockTinyLfu {
         }
     }
 
-    /// Makes `slot` addressable, growing per-slot vectors by an eighth at a time.
+    /// Makes `slot` addressable, growing per-slot vectors by a sixteenth at a time.
     fn grow_to(&mut self, slot: u32) {
         let i = slot as usize;
         if i < self.meta.len() {
@@ -271,95 +274,115 @@ impl ClockTinyLfu {
         }
         let len = (i + 1).max(self.meta.len() + self.meta.len() / GROWTH_DIVISOR);
         self.meta.reserve_exact(len - self.meta.len());
-        self.meta.resize(len, 0);
+        self.meta.resize(len, FREE);
         if !self.weights.is_empty() {
             self.weights.reserve_exact(len - self.weights.len());
             self.weights.resize(len, self.uniform);
         }
     }
 
-    /// The frequency stored in `meta`, aged by the halvings since it was stored.
+    /// Counts an access of `hash` in the sketch and returns its new estimate. When the sketch
+    /// halves its counters, so do the slots' copies: one pass over a byte per slot every ten
+    /// increments per tracked entry, so that no stored count outlives the popularity it
+    /// recorded.
     #[inline]
-    fn freq(&self, meta: u16) -> u8 {
-        let f = ((meta & FREQ_MASK) >> FREQ_SHIFT) as u8;
-        let stored = u32::from((meta & AGE_MASK) >> AGE_SHIFT);
-        let age = self.sketch.halvings().wrapping_sub(stored) & 7;
-        f.checked_shr(age).unwrap_or(0)
-    }
-
-    /// `meta` with frequency `f` stored now.
-    #[inline]
-    fn with_freq(&self, meta: u16, f: u8) -> u16 {
-        let age = (self.sketch.halvings() & 7) as u16;
-        (meta & !(FREQ_MASK | AGE_MASK)) | (u16::from(f.min(15)) << FREQ_SHIFT) | (age << AGE_SHIFT)
-    }
-
-    /// Queues `slot` at the head of `side`'s ring, stamping its push epoch; refreshes the age
-    /// of its stored frequency.
-    fn push(&mut self, side: Side, slot: u32) {
-        let w = self.weight_of(slot);
-        let budget = match side {
-            Side::Window => self.window_max,
-            Side::Main => self.main_max,
-        };
-        let r = &mut self.regions[side as usize];
-        if r.ring.len() == r.ring.capacity() {
-            r.ring.reserve_exact(r.ring.len() / GROWTH_DIVISOR + 16);
+    fn count(&mut self, hash: u64) -> u8 {
+        let f = self.sketch.increment(hash);
+        if self.sketch.halvings() != self.halvings_seen {
+            self.halvings_seen = self.sketch.halvings();
+            self.age_slots();
         }
-        r.ring.push_back(slot);
-        r.cursor += w;
-        if r.cursor >= r.boundary {
-            r.epoch += 1;
-            r.boundary = r.cursor + (budget / EPOCHS).max(1);
-        }
-        let pos = ((r.epoch % EPOCHS) as u16) << POS_SHIFT;
-        let m = self.meta[slot as usize];
-        let f = self.freq(m);
-        let m = self.with_freq(m, f);
-        let region = if side == Side::Main { MAIN } else { 0 };
-        self.meta[slot as usize] = (m & !(POS_MASK | MAIN)) | pos | region | QUEUED;
+        f
     }
 
-    /// Moves a live slot's weight from the window to main and queues it there.
+    #[cold]
+    fn age_slots(&mut self) {
+        for m in &mut self.meta {
+            *m = (*m & !FREQ_MASK) | ((*m >> 1) & FREQ_MASK);
+        }
+    }
+
+    /// Queues `slot` at the head of the window ring.
+    fn queue(&mut self, slot: u32) {
+        if self.ring.len() == self.ring.capacity() {
+            self.ring
+                .reserve_exact(self.ring.len() / GROWTH_DIVISOR + 16);
+        }
+        self.ring.push_back(slot);
+    }
+
+    /// Moves a window slot (already off the ring) into main.
     fn promote(&mut self, slot: u32) {
         let w = self.weight_of(slot);
-        self.regions[Side::Window as usize].weight -= w;
-        self.regions[Side::Window as usize].live -= 1;
-        self.regions[Side::Main as usize].weight += w;
-        self.regions[Side::Main as usize].live += 1;
-        self.push(Side::Main, slot);
+        self.window.weight -= w;
+        self.window.live -= 1;
+        self.main.weight += w;
+        self.main.live += 1;
+        // The slot keeps its place in the sweep. If that place is about to come under the
+        // hand (within a quarter sweep), the entry gets one pass of grace: it would have had
+        // a whole sweep at the newest position.
+        let len = self.meta.len();
+        let ahead = (slot as usize + len - self.hand.min(len)) % len.max(1);
+        let grace = u8::from(ahead < len / 4);
+        let m = &mut self.meta[slot as usize];
+        *m = (*m & !(STATE | HITS)) | MAIN | grace;
     }
 
-    /// Forgets a live slot that has left its ring.
+    /// Forgets a live slot that is off the ring (window) or was chosen by the hand (main).
     fn forget(&mut self, slot: u32) {
         let m = self.meta[slot as usize];
-        let side = usize::from(m & MAIN != 0);
         let w = self.weight_of(slot);
-        self.regions[side].weight -= w;
-        self.regions[side].live -= 1;
+        let region = if m & STATE == MAIN {
+            &mut self.main
+        } else {
+            &mut self.window
+        };
+        region.weight -= w;
+        region.live -= 1;
         self.n_live -= 1;
-        self.meta[slot as usize] = 0;
+        self.meta[slot as usize] = FREE;
     }
 
-    /// Pops `side`'s tail until a live, unreferenced slot comes up (referenced ones lose their
-    /// bit and go back to the head); `None` when the region holds nothing live.
-    fn next_victim(&mut self, side: Side) -> Option<u32> {
-        if self.regions[side as usize].live == 0 {
+    /// Pops the window's oldest live entry without hits (those with hits lose them and go
+    /// back to the head); `None` when the window holds nothing live.
+    fn window_candidate(&mut self) -> Option<u32> {
+        if self.window.live == 0 {
             return None;
         }
         loop {
-            let slot = self.regions[side as usize].ring.pop_front()?;
+            let slot = self.ring.pop_front()?;
             let m = self.meta[slot as usize];
-            if m & LIVE == 0 {
-                self.meta[slot as usize] = m & !QUEUED;
-                continue;
+            match m & STATE {
+                WINDOW if m & HITS != 0 => {
+                    self.meta[slot as usize] = m & !HITS;
+                    self.queue(slot);
+                }
+                WINDOW => return Some(slot),
+                FREE_QUEUED => self.meta[slot as usize] = FREE,
+                _ => debug_assert!(false, "slot {slot} in the ring is {m:#x}"),
             }
-            if m & HITS != 0 {
-                self.meta[slot as usize] = m & !HITS;
-                self.push(side, slot);
-                continue;
+        }
+    }
+
+    /// Moves main's hand to its next entry without hits, clearing the hits it passes; `None`
+    /// when main holds nothing live.
+    fn main_victim(&mut self) -> Option<u32> {
+        if self.main.live == 0 {
+            return None;
+        }
+        let len = self.meta.len();
+        loop {
+            if self.hand >= len {
+                self.hand = 0;
             }
-            return Some(slot);
+            let m = self.meta[self.hand];
+            if m & STATE == MAIN {
+                if m & HITS == 0 {
+                    return Some(self.hand as u32);
+                }
+                self.meta[self.hand] = m & !HITS;
+            }
+            self.hand += 1;
         }
     }
 
@@ -373,18 +396,24 @@ impl ClockTinyLfu {
         }
     }
 
-    /// A hit of `weight` in main's last quarter: main's marginal value, per unit of weight.
+    /// A hit on main's `slot`: if the hand reaches it within a quarter sweep, it landed in
+    /// main's last quarter, a hit main would lose if smaller.
     #[inline]
-    fn main_tail_hit(&mut self, weight: u64) {
-        let quarter = (self.main_max / 4).max(1) as f64;
-        self.nudge(-GAIN * MAIN_TAIL_WEIGHT * weight as f64 / (4.0 * quarter));
+    fn main_tail_signal(&mut self, slot: u32) {
+        let len = self.meta.len();
+        let ahead = (slot as usize + len - self.hand.min(len)) % len.max(1);
+        if ahead < len / 4 {
+            let quarter = (self.main_max / 4).max(1) as f64;
+            let weight = self.weight_of(slot) as f64;
+            self.nudge(-GAIN * MAIN_TAIL_WEIGHT * weight / (4.0 * quarter));
+        }
     }
 
     /// A miss of `weight` on a key inserted `distance` insertions ago: if a window `Δ` larger
     /// (a FIFO of insertions) would have held it, that is the window's marginal value.
     #[inline]
     fn window_ghost_hit(&mut self, distance: u32, weight: u64) {
-        let total = self.regions[0].weight + self.regions[1].weight;
+        let total = self.window.weight + self.main.weight;
         let average = total as f64 / self.n_live.max(1) as f64;
         let delta = (self.effective as f64 * GHOST_SHARE).max(1.0);
         if f64::from(distance) * average <= self.window_max as f64 + delta {
@@ -416,26 +445,21 @@ impl EvictionPolicy for ClockTinyLfu {
             self.sketch.reserve_for(self.n_live);
             self.ghosts.reserve_for(self.n_live);
         }
-        let f = self.sketch.increment(hash);
+        let f = self.count(hash);
         if self.adaptive
             && let Some(distance) = self.ghosts.reinsert(hash)
         {
             self.window_ghost_hit(distance, u64::from(stored));
         }
         let i = slot as usize;
-        let m = self.meta[i];
-        if m & QUEUED != 0 {
-            // Removed earlier, its id still queued: it takes that place in that region.
-            let side = usize::from(m & MAIN != 0);
-            self.regions[side].weight += u64::from(stored);
-            self.regions[side].live += 1;
-            self.meta[i] = self.with_freq((m & (MAIN | QUEUED | POS_MASK)) | LIVE, f);
-        } else {
-            self.regions[Side::Window as usize].weight += u64::from(stored);
-            self.regions[Side::Window as usize].live += 1;
-            self.meta[i] = self.with_freq(LIVE, f);
-            self.push(Side::Window, slot);
+        let queued = self.meta[i] & STATE == FREE_QUEUED;
+        self.meta[i] = with_freq(WINDOW, f);
+        if !queued {
+            // (A removed window entry's id still in the ring: the new entry takes its place.)
+            self.queue(slot);
         }
+        self.window.weight += u64::from(stored);
+        self.window.live += 1;
     }
 
     #[inline]
@@ -443,18 +467,16 @@ impl EvictionPolicy for ClockTinyLfu {
         let Some(&m) = self.meta.get(slot as usize) else {
             return;
         };
-        if m & LIVE == 0 || m & HITS == HITS {
+        if m & STATE < WINDOW || m & HITS == HITS {
             return;
         }
-        let f = self.sketch.increment(hash);
-        if self.adaptive && m & MAIN != 0 {
-            let epoch = self.regions[Side::Main as usize].epoch % EPOCHS;
-            let pos = u64::from((m & POS_MASK) >> POS_SHIFT);
-            if (epoch + EPOCHS - pos) % EPOCHS >= TAIL_AGE {
-                self.main_tail_hit(self.weight_of(slot));
-            }
+        let f = self.count(hash);
+        if self.adaptive && m & STATE == MAIN {
+            self.main_tail_signal(slot);
         }
-        self.meta[slot as usize] = self.with_freq(m + 1, f);
+        // Aging may have rewritten the byte: re-read it.
+        let m = self.meta[slot as usize];
+        self.meta[slot as usize] = with_freq(m + 1, f);
     }
 
     fn on_update(&mut self, slot: u32, hash: u64, _old_weight: u64, new_weight: u64) {
@@ -462,83 +484,88 @@ impl EvictionPolicy for ClockTinyLfu {
         let Some(&m) = self.meta.get(slot as usize) else {
             return;
         };
-        if m & LIVE == 0 {
-            return;
-        }
-        let side = usize::from(m & MAIN != 0);
         let old = self.weight_of(slot);
+        let region = match m & STATE {
+            WINDOW => &mut self.window,
+            MAIN => &mut self.main,
+            _ => return,
+        };
+        region.weight -= old;
         self.set_weight(slot, stored_weight(new_weight));
         let new = self.weight_of(slot);
-        self.regions[side].weight = self.regions[side].weight - old + new;
+        match m & STATE {
+            WINDOW => self.window.weight += new,
+            _ => self.main.weight += new,
+        }
     }
 
     fn on_remove(&mut self, slot: u32) {
         let Some(&m) = self.meta.get(slot as usize) else {
             return;
         };
-        if m & LIVE == 0 {
-            return;
-        }
-        let side = usize::from(m & MAIN != 0);
         let w = self.weight_of(slot);
-        self.regions[side].weight -= w;
-        self.regions[side].live -= 1;
+        let (region, after) = match m & STATE {
+            WINDOW => (&mut self.window, FREE_QUEUED),
+            MAIN => (&mut self.main, FREE),
+            _ => return,
+        };
+        region.weight -= w;
+        region.live -= 1;
         self.n_live -= 1;
-        // Keeps QUEUED and MAIN: the id stays in its ring until the hand drops it.
-        self.meta[slot as usize] = m & (QUEUED | MAIN | POS_MASK);
+        self.meta[slot as usize] = after;
     }
 
     fn evict(&mut self) -> Option<u32> {
         // A cache also evicts within its weight capacity (an entry-count bound, memory
-        // pressure): then the weight it holds is the capacity that matters.
-        let total = self.regions[0].weight + self.regions[1].weight;
-        let effective = total.min(self.capacity);
+        // pressure): then it wants to hold about one entry less than it does, and that is
+        // the capacity the segments are shares of (with the held weight itself, main would
+        // always have room for the candidate, and admission would never be asked).
+        let total = self.window.weight + self.main.weight;
+        let effective = if total > self.capacity {
+            self.capacity
+        } else {
+            total - total / self.n_live.max(1) as u64
+        };
         if effective != self.effective {
             self.effective = effective;
             self.resize_regions();
         }
-        for region in &mut self.regions {
-            // A ring that emptied (the window hands all but 1 % to main at the first eviction
-            // of an entry-bounded cache) gives its room back: amortised, as it had to halve.
-            let len = region.ring.len();
-            if region.ring.capacity() > 2 * len + 64 {
-                region.ring.shrink_to(len + len / GROWTH_DIVISOR + 16);
-            }
+        // A ring that emptied (the window hands all but 1 % to main at the first eviction of
+        // an entry-bounded cache) gives its room back: amortised, as it had to halve.
+        let len = self.ring.len();
+        if self.ring.capacity() > 2 * len + 64 {
+            self.ring.shrink_to(len + len / GROWTH_DIVISOR + 16);
         }
         loop {
-            let window = &self.regions[Side::Window as usize];
-            let window_over = window.weight > self.window_max;
-            let main_live = self.regions[Side::Main as usize].live;
-            if window.live > 0 && (window_over || main_live == 0) {
-                let candidate = self.next_victim(Side::Window)?;
+            if self.window.live > 0 && (self.window.weight > self.window_max || self.main.live == 0)
+            {
+                let candidate = self.window_candidate()?;
                 let w = self.weight_of(candidate);
-                if self.regions[Side::Main as usize].weight + w <= self.main_max {
+                if self.main.weight + w <= self.main_max {
                     self.promote(candidate);
                     continue;
                 }
-                let Some(victim) = self.next_victim(Side::Main) else {
+                let Some(victim) = self.main_victim() else {
                     self.forget(candidate);
                     return Some(candidate);
                 };
-                let mc = self.meta[candidate as usize];
-                let mv = self.meta[victim as usize];
-                if self.freq(mc) > self.freq(mv).saturating_add(ADMISSION_MARGIN) {
+                let (mc, mv) = (self.meta[candidate as usize], self.meta[victim as usize]);
+                if freq(mc) > freq(mv).saturating_add(ADMISSION_MARGIN) {
                     self.forget(victim);
+                    self.hand += 1;
                     self.promote(candidate);
                     return Some(victim);
                 }
-                // The victim keeps its place at main's tail (its count aged now, as it may
-                // wait there through many halvings).
-                self.meta[victim as usize] = self.with_freq(mv, self.freq(mv));
-                self.regions[Side::Main as usize].ring.push_front(victim);
+                // The victim stays under the hand for the next candidate.
                 self.forget(candidate);
                 return Some(candidate);
             }
-            if let Some(victim) = self.next_victim(Side::Main) {
+            if let Some(victim) = self.main_victim() {
                 self.forget(victim);
+                self.hand += 1;
                 return Some(victim);
             }
-            let victim = self.next_victim(Side::Window)?;
+            let victim = self.window_candidate()?;
             self.forget(victim);
             return Some(victim);
         }
@@ -572,9 +599,10 @@ impl EvictionPolicy for ClockTinyLfu {
     }
 
     fn bytes_per_slot(&self) -> usize {
-        // State (2) and ring id (4) with growth slack, the sketch (at most 3.25), the
-        // ghosts (at most 1), and a stored weight (4) once weights differ.
-        7 + 4 + 1 + 4
+        // State (1) with growth slack, ring ids of window entries (4 × the window share: 1 at
+        // a quarter), the sketch (at most 4), the ghosts (at most 1), and a stored weight (4)
+        // once weights differ.
+        2 + 1 + 4 + 1 + 4
     }
 }
 

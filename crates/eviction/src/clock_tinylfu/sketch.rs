@@ -8,8 +8,8 @@ const SEED: u64 = 0x97cb_3127_c5bd_6d95;
 const MIN_WORDS: usize = 512;
 /// Counters per key.
 const DEPTH: usize = 4;
-/// Table size per tracked entry, in quarter bytes (3.25 bytes: about 6.5 counters).
-const QUARTER_BYTES_PER_ENTRY: usize = 13;
+/// Table size per tracked entry, in quarter bytes (4 bytes: 8 counters).
+const QUARTER_BYTES_PER_ENTRY: usize = 16;
 /// Halving period, in increments per tracked entry (TinyLFU's sample of ten times the size).
 const SAMPLE_PER_ENTRY: u64 = 10;
 
@@ -17,7 +17,7 @@ const SAMPLE_PER_ENTRY: u64 = 10;
 ///
 /// Counters are packed sixteen to a `u64`; each key's four counters sit in one 64-byte block of
 /// eight words, so an increment or an estimate touches one cache line. The table holds
-/// 2.6 to 3.25 bytes per tracked entry, growing as the owner tracks more.
+/// 3.2 to 4 bytes per tracked entry, growing as the owner tracks more.
 /// A key's block is its hash's high half scaled to the number of blocks (monotone in the
 /// hash), so growing copies each new block from the old block that covered the same hashes and
 /// keeps almost every count. Updates are conservative (only the counters at the key's minimum
@@ -44,7 +44,7 @@ impl Sketch {
 
     /// Makes room for `entries` tracked entries: [`QUARTER_BYTES_PER_ENTRY`] quarter bytes each, at least
     /// [`MIN_WORDS`] words; grows (never shrinks) once the owner tracks a quarter more, so it keeps
-    /// 2.6 to 3.25 bytes per entry.
+    /// 3.2 to 4 bytes per entry.
     pub(crate) fn reserve_for(&mut self, entries: usize) {
         self.sample = SAMPLE_PER_ENTRY * entries.max(MIN_WORDS) as u64;
         if entries <= self.sized_for + self.sized_for / 4 && !self.table.is_empty() {

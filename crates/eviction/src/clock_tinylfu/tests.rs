@@ -176,5 +176,42 @@ fn clear_forgets_everything() {
 #[test]
 fn bytes_per_slot_is_small() {
     let p = ClockTinyLfu::new();
-    assert!(p.bytes_per_slot() > 0 && p.bytes_per_slot() <= 17);
+    assert!(p.bytes_per_slot() > 0 && p.bytes_per_slot() <= 16);
+}
+
+#[test]
+fn an_entry_bounded_cache_still_asks_the_admission_filter() {
+    // A cache bounded by entry count gives the policy a byte capacity it never reaches, and
+    // evicts whenever it holds one entry too many: the scan must still not flush the hot set.
+    let mut p = ClockTinyLfu::new();
+    p.set_capacity(u64::MAX / 8);
+    let mut slot_of = std::collections::HashMap::new();
+    let mut key_of = std::collections::HashMap::new();
+    let mut free: Vec<u32> = Vec::new();
+    let mut request = |p: &mut ClockTinyLfu, key: u64| {
+        let hash = crate::hash::mix64(key);
+        if let Some(&slot) = slot_of.get(&key) {
+            p.on_access(slot, hash);
+            return;
+        }
+        let slot = free.pop().unwrap_or(slot_of.len() as u32);
+        slot_of.insert(key, slot);
+        key_of.insert(slot, key);
+        p.on_insert(slot, hash, 40);
+        while slot_of.len() > 100 {
+            let v = p.evict().unwrap();
+            slot_of.remove(&key_of.remove(&v).unwrap());
+            free.push(v);
+        }
+    };
+    for _ in 0..10 {
+        for k in 0..50 {
+            request(&mut p, k);
+        }
+    }
+    for k in 1_000..3_000 {
+        request(&mut p, k);
+    }
+    let kept = (0..50).filter(|k| slot_of.contains_key(k)).count();
+    assert!(kept >= 45, "only {kept} of 50 hot keys survived the scan");
 }
