@@ -250,20 +250,27 @@ impl ClockTinyLfu {
     }
 
     /// Records `slot`'s weight, switching to per-slot weights when it differs from the rest.
+    #[inline]
     fn set_weight(&mut self, slot: u32, weight: u32) {
         if self.weights.is_empty() {
             if self.n_live == 0 || self.uniform == weight {
                 self.uniform = weight;
                 return;
             }
-            let mut weights = Vec::new();
-            weights.reserve_exact(self.meta.len());
-            weights.resize(self.meta.len(), self.uniform);
-            self.weights = weights;
+            self.split_weights();
         }
         if let Some(w) = self.weights.get_mut(slot as usize) {
             *w = weight;
         }
+    }
+
+    /// Starts keeping a weight per slot (the first time two weights differ).
+    #[cold]
+    fn split_weights(&mut self) {
+        let mut weights = Vec::new();
+        weights.reserve_exact(self.meta.len());
+        weights.resize(self.meta.len(), self.uniform);
+        self.weights = weights;
     }
 
     /// Makes `slot` addressable, growing per-slot vectors by a sixteenth at a time.
@@ -321,8 +328,12 @@ impl ClockTinyLfu {
         // The slot keeps its place in the sweep. If that place is about to come under the
         // hand (within a quarter sweep), the entry gets one pass of grace: it would have had
         // a whole sweep at the newest position.
-        let len = self.meta.len();
-        let ahead = (slot as usize + len - self.hand.min(len)) % len.max(1);
+        let (index, hand, len) = (slot as usize, self.hand, self.meta.len());
+        let ahead = if index >= hand {
+            index - hand
+        } else {
+            index + len - hand
+        };
         let grace = u8::from(ahead < len / 4);
         let m = &mut self.meta[slot as usize];
         *m = (*m & !(STATE | HITS)) | MAIN | grace;
@@ -400,8 +411,12 @@ impl ClockTinyLfu {
     /// main's last quarter, a hit main would lose if smaller.
     #[inline]
     fn main_tail_signal(&mut self, slot: u32) {
-        let len = self.meta.len();
-        let ahead = (slot as usize + len - self.hand.min(len)) % len.max(1);
+        let (index, hand, len) = (slot as usize, self.hand, self.meta.len());
+        let ahead = if index >= hand {
+            index - hand
+        } else {
+            index + len - hand
+        };
         if ahead < len / 4 {
             let quarter = (self.main_max / 4).max(1) as f64;
             let weight = self.weight_of(slot) as f64;
@@ -418,7 +433,7 @@ impl ClockTinyLfu {
         let delta = (self.effective as f64 * GHOST_SHARE).max(1.0);
         if f64::from(distance) * average <= self.window_max as f64 + delta {
             // Undo the ghosts' losses (inverse-probability weighting, capped).
-            let boost = (1.0 / self.ghosts.survival(distance)).min(MAX_BOOST);
+            let boost = self.ghosts.inverse_survival(distance).min(MAX_BOOST);
             self.nudge(GAIN * boost * weight as f64 / (4.0 * delta));
         }
     }
@@ -523,6 +538,8 @@ impl EvictionPolicy for ClockTinyLfu {
         let total = self.window.weight + self.main.weight;
         let effective = if total > self.capacity {
             self.capacity
+        } else if self.weights.is_empty() {
+            total.saturating_sub(u64::from(self.uniform))
         } else {
             total - total / self.n_live.max(1) as u64
         };

@@ -39,11 +39,14 @@ impl InsertGhosts {
         }
     }
 
-    /// The chance that a record survives `distance` later insertions (each lands on it with
-    /// probability `1 / len`): divide a signal by it to undo the table's losses.
+    /// The inverse of the chance that a record survives `distance` later insertions (each
+    /// lands on it with probability `1 / len`), `e^(distance / len)`: multiply a signal by it
+    /// to undo the table's losses. A fourth-order series (within 6 % up to the owner's cap
+    /// of 8), so the insert path calls no `exp`.
     #[inline]
-    pub(crate) fn survival(&self, distance: u32) -> f64 {
-        (-f64::from(distance) / self.table.len().max(1) as f64).exp()
+    pub(crate) fn inverse_survival(&self, distance: u32) -> f64 {
+        let x = f64::from(distance) / self.table.len().max(1) as f64;
+        1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x / 24.0)))
     }
 
     /// Forgets every record, keeping the table.

@@ -94,17 +94,14 @@ impl Sketch {
         let Some(block) = self.table.get_mut(start..start + 8) else {
             return 0;
         };
-        let mut min = 15;
-        for i in 0..DEPTH {
-            let (w, s) = Self::cell(bits, i);
-            min = min.min((block[w] >> s) & 15);
-        }
+        let cells: [(usize, u32); DEPTH] = std::array::from_fn(|i| Self::cell(bits, i));
+        let counts: [u64; DEPTH] = std::array::from_fn(|i| (block[cells[i].0] >> cells[i].1) & 15);
+        let mut min = counts.iter().copied().min().unwrap_or(15);
         // Conservative update: only the counters at the minimum grow (the others already
         // overcount this key because of collisions).
         if min < 15 {
-            for i in 0..DEPTH {
-                let (w, s) = Self::cell(bits, i);
-                if (block[w] >> s) & 15 == min {
+            for (&(w, s), &c) in cells.iter().zip(&counts) {
+                if c == min {
                     block[w] += 1 << s;
                 }
             }
