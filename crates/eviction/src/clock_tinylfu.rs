@@ -143,6 +143,8 @@ pub struct ClockTinyLfu {
     main: Region,
     /// Main's CLOCK hand: the next slot it examines.
     hand: usize,
+    /// Weight of main's tail hits not yet applied to the window boundary.
+    tail_hits: u64,
     capacity: u64,
     /// The capacity the segments are shares of: `capacity`, or the weight held when the cache
     /// last evicted within it (it evicts for an entry-count bound or memory pressure too).
@@ -203,6 +205,7 @@ impl ClockTinyLfu {
             window: Region::default(),
             main: Region::default(),
             hand: 0,
+            tail_hits: 0,
             capacity: 0,
             effective: 0,
             window_share: INITIAL_WINDOW,
@@ -427,8 +430,17 @@ impl ClockTinyLfu {
             index + len - hand
         };
         if ahead < len / 4 {
+            // Applied at the next eviction: no floating point on the hit path.
+            self.tail_hits += self.weight_of(slot);
+        }
+    }
+
+    /// Moves the boundary for main's tail hits since the last eviction.
+    #[inline]
+    fn apply_tail_hits(&mut self) {
+        if self.tail_hits > 0 {
             let quarter = (self.main_max / 4).max(1) as f64;
-            let weight = self.weight_of(slot) as f64;
+            let weight = std::mem::take(&mut self.tail_hits) as f64;
             self.nudge(-GAIN * MAIN_TAIL_WEIGHT * weight / (4.0 * quarter));
         }
     }
@@ -544,6 +556,7 @@ impl EvictionPolicy for ClockTinyLfu {
         // pressure): then it wants to hold about one entry less than it does, and that is
         // the capacity the segments are shares of (with the held weight itself, main would
         // always have room for the candidate, and admission would never be asked).
+        self.apply_tail_hits();
         let total = self.window.weight + self.main.weight;
         let effective = if total > self.capacity {
             self.capacity
