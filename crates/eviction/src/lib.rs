@@ -6,7 +6,8 @@
 //!
 //! | policy | type | paper |
 //! |---|---|---|
-//! | hybrid (default) | [`Hybrid`] ([`DefaultPolicy`]) | W-TinyLFU with an adaptive window (Einziger et al., ToS 2017; Middleware 2018) |
+//! | clock-tinylfu (default) | [`ClockTinyLfu`] ([`DefaultPolicy`]) | W-TinyLFU (Einziger et al., ToS 2017) on CLOCK (Corbató, 1968), with an adaptive window: no list moves on hits |
+//! | hybrid | [`Hybrid`] | W-TinyLFU with LRU segments and an adaptive window (Einziger et al., ToS 2017; Middleware 2018) |
 //! | LRU | [`Lru`] | Mattson et al., 1970 |
 //! | LFU with dynamic aging | [`Lfu`] | Arlitt et al., 2000 (LFU-DA) |
 //! | S3-FIFO | [`S3Fifo`] | Yang et al., SOSP '23 |
@@ -38,7 +39,13 @@ pub use lru::Lru;
 pub use s3fifo::S3Fifo;
 pub use sieve::Sieve;
 
-/// The policy a cache should use unless it has a reason not to: [`Hybrid`].
+/// The policy a cache should use unless it has a reason not to: [`ClockTinyLfu`].
+///
+/// It is within a point of the best published policy on 16 of the 17 rows of the trace suite
+/// (scarab-recs: 1.3 short; [`Hybrid`] makes all 17), with a hit path that writes nothing for
+/// recently used entries, one byte of state per slot and a sketch sized from the entries it
+/// tracks: inside the cache it runs about as fast as a CLOCK cache, where [`Hybrid`]'s list
+/// moves on every hit cost two thirds of the throughput.
 ///
 /// # Examples
 ///
@@ -46,6 +53,6 @@ pub use sieve::Sieve;
 /// use cache_traits::EvictionPolicy;
 ///
 /// let policy = eviction::DefaultPolicy::default();
-/// assert_eq!(policy.name(), "hybrid");
+/// assert_eq!(policy.name(), "clock-tinylfu");
 /// ```
-pub type DefaultPolicy = Hybrid;
+pub type DefaultPolicy = ClockTinyLfu;

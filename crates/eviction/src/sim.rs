@@ -162,8 +162,10 @@ pub enum PolicyKind {
     Lru,
     /// [`crate::Lfu`].
     Lfu,
-    /// [`crate::Hybrid`], the default.
+    /// [`crate::Hybrid`]: W-TinyLFU with LRU segments and an adaptive window.
     Hybrid,
+    /// [`crate::ClockTinyLfu`], the default: W-TinyLFU on CLOCK, with an adaptive window.
+    ClockTinyLfu,
     /// [`crate::S3Fifo`].
     S3Fifo,
     /// [`crate::Sieve`].
@@ -180,9 +182,9 @@ impl PolicyKind {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(eviction::sim::PolicyKind::DEFAULT.name(), "hybrid");
+    /// assert_eq!(eviction::sim::PolicyKind::DEFAULT.name(), "clock-tinylfu");
     /// ```
-    pub const DEFAULT: PolicyKind = PolicyKind::Hybrid;
+    pub const DEFAULT: PolicyKind = PolicyKind::ClockTinyLfu;
 
     /// Every online policy, then OPT.
     ///
@@ -195,6 +197,7 @@ impl PolicyKind {
         PolicyKind::Lru,
         PolicyKind::Lfu,
         PolicyKind::Hybrid,
+        PolicyKind::ClockTinyLfu,
         PolicyKind::S3Fifo,
         PolicyKind::Sieve,
         PolicyKind::Arc,
@@ -216,6 +219,7 @@ impl PolicyKind {
             PolicyKind::Lru => "lru",
             PolicyKind::Lfu => "lfu",
             PolicyKind::Hybrid => "hybrid",
+            PolicyKind::ClockTinyLfu => "clock-tinylfu",
             PolicyKind::S3Fifo => "s3fifo",
             PolicyKind::Sieve => "sieve",
             PolicyKind::Arc => "arc",
@@ -239,6 +243,7 @@ impl PolicyKind {
             PolicyKind::Lru => simulate(trace, &mut crate::Lru::new(), capacity),
             PolicyKind::Lfu => simulate(trace, &mut crate::Lfu::new(), capacity),
             PolicyKind::Hybrid => simulate(trace, &mut crate::Hybrid::new(), capacity),
+            PolicyKind::ClockTinyLfu => simulate(trace, &mut crate::ClockTinyLfu::new(), capacity),
             PolicyKind::S3Fifo => simulate(trace, &mut crate::S3Fifo::new(), capacity),
             PolicyKind::Sieve => simulate(trace, &mut crate::Sieve::new(), capacity),
             PolicyKind::Arc => simulate(trace, &mut crate::ArcPolicy::new(), capacity),

@@ -51,7 +51,7 @@
 //! ```
 
 /// The eviction policy a [`Cache`] uses unless told otherwise.
-pub type DefaultPolicy = eviction::Lru;
+pub type DefaultPolicy = eviction::DefaultPolicy;
 
 /// The cache with the default policy and hasher. See [`cache_core::Cache`].
 pub type Cache<K, V> = cache_core::Cache<K, V, DefaultPolicy>;
