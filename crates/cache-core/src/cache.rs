@@ -596,7 +596,18 @@ where
     /// Hands removed entries to the listener, then to the reclaimer or the drop.
     ///
     /// A listener that panics still sees every removal; the first panic resumes afterwards.
+    #[inline]
     fn dispatch(&self, out: Removals<K, V>) {
+        if self.listener.is_none() && self.reclaimer.is_none() {
+            // Nothing to tell: the removals drop here, after the lock was released.
+            drop(out);
+            return;
+        }
+        self.dispatch_slow(out);
+    }
+
+    #[inline(never)]
+    fn dispatch_slow(&self, out: Removals<K, V>) {
         let mut panic = None;
         for r in out {
             if let Some(listener) = &self.listener {
