@@ -46,8 +46,8 @@ const VARIANTS: [&str; 4] = [
     "quick_cache",
 ];
 
-/// Not part of the comparison: query-cache with gc-coord's defaults (eviction waves run the gentle
-/// `decay`, jemalloc's own 10 s decay untouched), to show what the `purge` setting buys.
+/// Not part of the comparison: query-cache whose eviction waves run the gentle `decay` (jemalloc's
+/// own 10 s decay untouched) instead of gc-coord's default `purge`, to show what the purge buys.
 const EXTRA_RSS_VARIANT: &str = "query-cache-wave-decay";
 
 // RSS experiment.
@@ -327,8 +327,10 @@ fn bench_reclaimer<T: Send + 'static>() -> Result<Arc<Reclaimer<T>>> {
 }
 
 /// gc-coord's defaults: eviction waves run `decay`.
-fn default_reclaimer<T: Send + 'static>() -> Result<Arc<Reclaimer<T>>> {
-    Ok(Arc::new(Reclaimer::builder().build()?))
+fn decay_reclaimer<T: Send + 'static>() -> Result<Arc<Reclaimer<T>>> {
+    Ok(Arc::new(
+        Reclaimer::builder().wave_purge(PurgeKind::Decay).build()?,
+    ))
 }
 
 fn purge_summary(stats: &ReclaimerStats) -> Value {
@@ -468,7 +470,7 @@ fn rss(variant: &str) -> Result<Value> {
             let r = if variant == "query-cache" {
                 bench_reclaimer()?
             } else {
-                default_reclaimer()?
+                decay_reclaimer()?
             };
             reclaimer = Some(Arc::clone(&r));
             Box::new(qc_cache(RSS_FILL_BUDGET, Some(r))?)
