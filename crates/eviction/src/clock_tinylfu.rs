@@ -112,7 +112,7 @@ struct Region {
 /// capacity (an entry-count bound, memory pressure) has its held weight, less one entry,
 /// taken as the capacity.
 ///
-/// Measured (`cargo run --release -p eviction --example clock_suite`): within one point of
+/// Measured (`cargo xtask sim --suite`, policy `clock-tinylfu`): within one point of
 /// the best published hit ratio on 16 of the 17 rows of the traces README (scarab-recs,
 /// recency-heavy, is 1.3 points short: its best window is 80 % and the curve is flat around
 /// the 25 % the local gradient finds).
