@@ -115,7 +115,7 @@ fn main() {
     reclaimer.release_memory(query_cache::PressureLevel::High);
     reclaimer.flush();
     println!(
-        "-- memory pressure: budget cut to 8 MiB (ManagedCache::set_capacity), pages purged --"
+        "-- memory pressure: budget cut to 8 MiB (ManagedCache::set_capacity), purge requested (rate-limited: it may wait for the interval after the last wave purge) --"
     );
     memory_line("right after the cut", &probe.sample());
     phase("steady state, 8 MiB", REQUESTS_PER_THREAD, 3);
