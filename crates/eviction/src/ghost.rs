@@ -36,12 +36,6 @@ impl Ghost {
         self.weight
     }
 
-    /// Whether `hash` is a live ghost.
-    #[allow(dead_code, reason = "used by some policies only")]
-    pub(crate) fn contains(&self, hash: u64) -> bool {
-        self.members.contains_key(&hash)
-    }
-
     /// Remembers `hash` as the newest ghost, then drops the oldest while over capacity.
     pub(crate) fn insert(&mut self, hash: u64, weight: u64) {
         self.remove(hash);

@@ -34,21 +34,9 @@ impl Default for ListHead {
 }
 
 impl ListHead {
-    /// Slots on the list.
-    #[allow(dead_code, reason = "used by policies with several segments")]
-    pub(crate) fn len(&self) -> u32 {
-        self.len
-    }
-
     /// The least recently pushed slot.
     pub(crate) fn tail(&self) -> Option<u32> {
         (self.tail != NIL).then_some(self.tail)
-    }
-
-    /// The most recently pushed slot.
-    #[allow(dead_code, reason = "used by some policies only")]
-    pub(crate) fn head(&self) -> Option<u32> {
-        (self.head != NIL).then_some(self.head)
     }
 
     /// Whether the list is empty.
