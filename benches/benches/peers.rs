@@ -16,8 +16,8 @@
 //!
 //! Flags: `--quick` (3 rounds of 150 ms), `--repeats N` (rounds), `--ops N` (each thread runs N
 //! operations per slice instead of a fixed time: for `valgrind --tool=callgrind
-//! --toggle-collect='*drive*'`, whose counts a busy machine cannot disturb), `--library NAME`
-//! and `--workload NAME` (repeatable or comma-separated filters).
+//! --toggle-collect='*drive*'`, whose counts a busy machine cannot disturb), `--library NAME`,
+//! `--workload NAME` and `--threads N` (repeatable or comma-separated filters).
 //! Prints a table and writes `target/bench/peers.json` at the workspace root.
 
 #![allow(
@@ -763,6 +763,7 @@ struct Args {
     ops: Option<u64>,
     libraries: Vec<String>,
     workloads: Vec<String>,
+    threads: Vec<String>,
 }
 
 fn parse_args() -> Args {
@@ -772,6 +773,7 @@ fn parse_args() -> Args {
         ops: None,
         libraries: Vec::new(),
         workloads: Vec::new(),
+        threads: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -789,12 +791,12 @@ fn parse_args() -> Args {
                     .and_then(|n| n.parse().ok())
                     .map(|n: usize| n.max(1));
             }
-            "--library" | "--workload" => {
+            "--library" | "--workload" | "--threads" => {
                 let Some(value) = it.next() else { break };
-                let list = if arg == "--library" {
-                    &mut args.libraries
-                } else {
-                    &mut args.workloads
+                let list = match arg.as_str() {
+                    "--library" => &mut args.libraries,
+                    "--workload" => &mut args.workloads,
+                    _ => &mut args.threads,
                 };
                 list.extend(value.split(',').map(str::to_owned));
             }
@@ -916,6 +918,9 @@ fn main() -> Result<()> {
         match workload {
             Workload::ReadThrough | Workload::AllHit => {
                 for threads in THREAD_COUNTS {
+                    if !wanted(&args.threads, &threads.to_string()) {
+                        continue;
+                    }
                     // Every library gets its own cache, prepared once; then the timed slices
                     // take turns, so background noise (other builds on the machine) spreads
                     // over all libraries alike and the ratios stay meaningful.

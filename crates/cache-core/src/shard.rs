@@ -279,6 +279,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     ) where
         K: Hash + Eq,
     {
+        self.policy.prefetch_insert(hash);
         self.replay_hits();
         let existing = self.find(hash, &key);
         if weight > self.capacity {

@@ -111,6 +111,20 @@ pub trait EvictionPolicy: Send {
         false
     }
 
+    /// A hint that [`on_insert`](Self::on_insert) of a key with this `hash` is about to
+    /// follow: a policy whose insert reads memory chosen by the hash (a frequency sketch, a
+    /// ghost table) can prefetch it, so the wait overlaps with the cache's own table work.
+    /// It changes no state; the default does nothing.
+    ///
+    /// # Implementing
+    ///
+    /// Only issue prefetches (or nothing): the cache may call this for an insert that then
+    /// turns out to be an update, and the simulator never calls it.
+    #[inline]
+    fn prefetch_insert(&self, hash: u64) {
+        let _ = hash;
+    }
+
     /// Bytes of policy state kept per tracked slot (links, counters), so a byte-budgeted cache
     /// can charge it to each entry. The default is 0.
     fn bytes_per_slot(&self) -> usize {
@@ -148,5 +162,8 @@ impl<P: EvictionPolicy + ?Sized> EvictionPolicy for Box<P> {
     }
     fn is_referenced(&self, slot: u32) -> bool {
         (**self).is_referenced(slot)
+    }
+    fn prefetch_insert(&self, hash: u64) {
+        (**self).prefetch_insert(hash)
     }
 }

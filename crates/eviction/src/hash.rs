@@ -16,6 +16,21 @@ pub(crate) fn mix64(mut x: u64) -> u64 {
     x
 }
 
+/// Asks the CPU to bring the cache line holding `value` into its caches; a hint, no effect on
+/// the program's state (a no-op off x86-64).
+#[inline]
+pub(crate) fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: SSE is part of x86-64's baseline, and a prefetch only hints the cache: it
+        // reads nothing the program sees and cannot fault (the address is valid anyway).
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(value).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
 /// A hasher for one `u64` (or `u32`) key: a single [`mix64`].
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct MixHasher(u64);

@@ -1,4 +1,5 @@
-//! A growable count-min sketch of 4-bit counters that halves periodically (TinyLFU's estimate).
+//! A growable count-min sketch of 4-bit counters that halves periodically (TinyLFU's estimate),
+//! with insertion ghosts in the same cache lines.
 
 use crate::hash::mix64;
 
@@ -6,23 +7,43 @@ use crate::hash::mix64;
 const SEED: u64 = 0x97cb_3127_c5bd_6d95;
 /// Smallest table, in 64-bit words (512 bytes).
 const MIN_WORDS: usize = 512;
+/// Words per block (one 64-byte cache line).
+const BLOCK_WORDS: usize = 8;
+/// The first of the block's words that hold ghost records (two per word) instead of counters.
+const GHOST_WORD: usize = 6;
 /// Counters per key.
 const DEPTH: usize = 4;
-/// Table size per tracked entry, in quarter bytes (4 bytes: 8 counters).
+/// Table size per tracked entry, in quarter bytes (4 bytes).
 const QUARTER_BYTES_PER_ENTRY: usize = 16;
 /// Halving period, in increments per tracked entry (TinyLFU's sample of ten times the size).
 const SAMPLE_PER_ENTRY: u64 = 10;
+/// Bits of a ghost record holding the insertion count (modulo `2^POS_BITS`); the rest is a tag.
+const POS_BITS: u32 = 20;
+const POS_MASK: u32 = (1 << POS_BITS) - 1;
+/// Halving mask for the counter words: each nibble shifted right by one.
+const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 
-/// Approximate recent access counts (0..=15) of key hashes.
+/// Approximate recent access counts (0..=15) of key hashes, and how many insertions ago each
+/// key was last inserted (its *insertion ghost*).
 ///
-/// Counters are packed sixteen to a `u64`; each key's four counters sit in one 64-byte block of
-/// eight words, so an increment or an estimate touches one cache line. The table holds
-/// 3.2 to 4 bytes per tracked entry, growing as the owner tracks more.
-/// A key's block is its hash's high half scaled to the number of blocks (monotone in the
-/// hash), so growing copies each new block from the old block that covered the same hashes and
-/// keeps almost every count. Updates are conservative (only the counters at the key's minimum
-/// grow), which keeps a small table accurate: at this size, incrementing all four counters
-/// loses up to two points of hit ratio on large-universe traces (P3).
+/// Counters are packed sixteen to a `u64`. A key owns one 64-byte block of eight words: its
+/// four counters sit in the first seven (counter `i` in word `2i` or `2i + 1`, the last in word
+/// 6), and the eighth holds two ghost records of 32 bits, one of which is the key's. So
+/// everything an insertion reads and writes is one cache line, which
+/// [`prefetch`](Self::prefetch) can fetch ahead.
+///
+/// The table holds 3.2 to 4 bytes per tracked entry, growing as the owner tracks more. A key's
+/// block is its hash's high half scaled to the number of blocks (monotone in the hash), so
+/// growing copies each new block from the old block that covered the same hashes and keeps
+/// almost every count and ghost. Updates are conservative (only the counters at the key's
+/// minimum grow), which keeps a small table accurate: at this size, incrementing all four
+/// counters loses up to two points of hit ratio on large-universe traces (P3).
+///
+/// A ghost record is `(12-bit tag, insertion count)`. On a later insertion of the same key the
+/// number of insertions since tells how large a FIFO of insertions (the window) would have had
+/// to be to still hold it. Records are overwritten by colliding keys (two per block: an eighth
+/// of a record per tracked entry) and tags are 12 bits (a rare false match): they steer the
+/// window, they do not decide anything about a key.
 #[derive(Debug, Default)]
 pub(crate) struct Sketch {
     table: Vec<u64>,
@@ -33,6 +54,8 @@ pub(crate) struct Sketch {
     sample: u64,
     /// Halvings so far (the owner ages per-slot copies of the counts by it).
     halvings: u32,
+    /// Insertions recorded so far (modulo 2^32), the ghosts' clock.
+    insertions: u32,
 }
 
 impl Sketch {
@@ -42,9 +65,9 @@ impl Sketch {
         self.halvings
     }
 
-    /// Makes room for `entries` tracked entries: [`QUARTER_BYTES_PER_ENTRY`] quarter bytes each, at least
-    /// [`MIN_WORDS`] words; grows (never shrinks) once the owner tracks a quarter more, so it keeps
-    /// 3.2 to 4 bytes per entry.
+    /// Makes room for `entries` tracked entries: [`QUARTER_BYTES_PER_ENTRY`] quarter bytes each,
+    /// at least [`MIN_WORDS`] words; grows (never shrinks) once the owner tracks a quarter more,
+    /// so it keeps 3.2 to 4 bytes per entry.
     pub(crate) fn reserve_for(&mut self, entries: usize) {
         self.sample = SAMPLE_PER_ENTRY * entries.max(MIN_WORDS) as u64;
         if entries <= self.sized_for + self.sized_for / 4 && !self.table.is_empty() {
@@ -52,13 +75,13 @@ impl Sketch {
         }
         let words = (entries * QUARTER_BYTES_PER_ENTRY / 32)
             .max(MIN_WORDS)
-            .next_multiple_of(8);
-        let blocks = (words / 8) as u64;
+            .next_multiple_of(BLOCK_WORDS);
+        let blocks = (words / BLOCK_WORDS) as u64;
         let mut table = vec![0u64; words];
         if self.blocks > 0 {
-            for (j, block) in table.chunks_exact_mut(8).enumerate() {
-                let old = (j as u64 * self.blocks / blocks) as usize * 8;
-                block.copy_from_slice(&self.table[old..old + 8]);
+            for (j, block) in table.chunks_exact_mut(BLOCK_WORDS).enumerate() {
+                let old = (j as u64 * self.blocks / blocks) as usize * BLOCK_WORDS;
+                block.copy_from_slice(&self.table[old..old + BLOCK_WORDS]);
             }
         }
         self.table = table;
@@ -66,34 +89,75 @@ impl Sketch {
         self.sized_for = entries;
     }
 
-    /// Forgets every count, keeping the table.
+    /// Forgets every count and ghost, keeping the table.
     pub(crate) fn clear(&mut self) {
         self.table.iter_mut().for_each(|w| *w = 0);
         self.halvings = 0;
         self.additions = 0;
+        self.insertions = 0;
     }
 
     #[inline]
     fn locate(&self, hash: u64) -> (usize, u64) {
         let h = mix64(hash ^ SEED);
-        ((((h >> 32) * self.blocks) >> 32) as usize * 8, h)
+        let block = (((h >> 32) * self.blocks) >> 32) as usize;
+        (block * BLOCK_WORDS, h)
+    }
+
+    /// Asks the CPU to fetch `hash`'s block, which [`insert`](Self::insert) will touch.
+    #[inline]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        let (start, _) = self.locate(hash);
+        if let Some(word) = self.table.get(start) {
+            crate::hash::prefetch(word);
+        }
     }
 
     /// Word (within the block) and shift of counter `i`, chosen by eight bits of the hash.
     #[inline]
     fn cell(bits: u64, i: usize) -> (usize, u32) {
         let byte = (bits >> (i * 8)) as u32;
-        (2 * i + (byte & 1) as usize, ((byte >> 1) & 15) * 4)
+        // Counters 0 and 1 take one of two words; the last two have a word each.
+        let word = if i < 2 {
+            2 * i + (byte & 1) as usize
+        } else {
+            i + 2
+        };
+        (word, ((byte >> 1) & 15) * 4)
     }
 
-    /// Counts one access of `hash` and returns its new estimate; halves every counter when the
-    /// sample is full.
+    /// Counts an insertion of `hash` and returns its new estimate; with `ghost`, also returns
+    /// how many insertions ago the key was last inserted, if its ghost record survived, and
+    /// records it as inserted now. Halves every counter when the sample is full.
     #[inline]
-    pub(crate) fn increment(&mut self, hash: u64) -> u8 {
-        let (start, bits) = self.locate(hash);
-        let Some(block) = self.table.get_mut(start..start + 8) else {
-            return 0;
+    pub(crate) fn insert(&mut self, hash: u64, ghost: bool) -> (u8, Option<u32>) {
+        let (start, h) = self.locate(hash);
+        let Some(block) = self.table.get_mut(start..start + BLOCK_WORDS) else {
+            return (0, None);
         };
+        let f = Self::increment_block(block, h);
+        let distance = if ghost {
+            // Bits 5 and 6 of the low byte (the cells use bits 0..=4 of each byte) pick the
+            // record; the tag is the low 12 bits of the high half (the block takes its top bits).
+            let word = GHOST_WORD + ((h >> 6) & 1) as usize;
+            let shift = (h & 32) as u32;
+            let tag = (((h >> 32) as u32) & 0xfff).max(1);
+            let record = (block[word] >> shift) as u32;
+            let distance = (record >> POS_BITS == tag)
+                .then(|| self.insertions.wrapping_sub(record) & POS_MASK);
+            let new = tag << POS_BITS | (self.insertions & POS_MASK);
+            block[word] = (block[word] & !(0xffff_ffff << shift)) | (u64::from(new) << shift);
+            self.insertions = self.insertions.wrapping_add(1);
+            distance
+        } else {
+            None
+        };
+        (self.count_addition(f), distance)
+    }
+
+    /// Conservative update of the four counters of a key in `block`; returns the new minimum.
+    #[inline]
+    fn increment_block(block: &mut [u64], bits: u64) -> u8 {
         let cells: [(usize, u32); DEPTH] = std::array::from_fn(|i| Self::cell(bits, i));
         let counts: [u64; DEPTH] = std::array::from_fn(|i| (block[cells[i].0] >> cells[i].1) & 15);
         let mut min = counts.iter().copied().min().unwrap_or(15);
@@ -107,17 +171,40 @@ impl Sketch {
             }
             min += 1;
         }
-        self.additions += 1;
-        if self.additions >= self.sample {
-            self.halve();
-            min >>= 1;
-        }
         min as u8
     }
 
+    /// Counts one access without touching the table (a resident entry's hit, counted in its
+    /// slot); halves every counter when the sample is full.
+    #[inline]
+    pub(crate) fn tick(&mut self) {
+        self.count_addition(0);
+    }
+
+    /// Counts one addition; returns `estimate`, halved if the counters were just halved.
+    #[inline]
+    fn count_addition(&mut self, estimate: u8) -> u8 {
+        self.additions += 1;
+        if self.additions >= self.sample {
+            self.halve();
+            return estimate >> 1;
+        }
+        estimate
+    }
+
+    /// The number of ghost records, which a record survives `len` later insertions of other
+    /// keys with probability about `1/e`.
+    #[inline]
+    pub(crate) fn ghost_records(&self) -> usize {
+        2 * (BLOCK_WORDS - GHOST_WORD) * self.blocks as usize
+    }
+
+    #[cold]
     fn halve(&mut self) {
-        for word in &mut self.table {
-            *word = (*word >> 1) & 0x7777_7777_7777_7777;
+        for block in self.table.chunks_exact_mut(BLOCK_WORDS) {
+            for word in &mut block[..GHOST_WORD] {
+                *word = (*word >> 1) & HALVE_MASK;
+            }
         }
         self.additions /= 2;
         self.halvings = self.halvings.wrapping_add(1);
