@@ -169,6 +169,9 @@ pub struct ClockTinyLfu {
     halvings_seen: u32,
     /// Most entries tracked at once (the sketch and ghosts are sized for it).
     max_live: usize,
+    /// Main has been full since the last clear or capacity increase: from then on a candidate
+    /// enters main only by beating its victim, even where the window boundary left room.
+    main_filled: bool,
 }
 
 impl Default for ClockTinyLfu {
@@ -235,6 +238,7 @@ impl ClockTinyLfu {
             n_live: 0,
             halvings_seen: 0,
             max_live: 0,
+            main_filled: false,
         }
     }
 
@@ -304,6 +308,8 @@ impl ClockTinyLfu {
     }
 
     /// Makes `slot` addressable, growing per-slot vectors by a sixteenth at a time.
+    #[cold]
+    #[inline(never)]
     fn grow_to(&mut self, slot: u32) {
         let i = slot as usize;
         if i < self.meta.len() {
@@ -337,12 +343,32 @@ impl ClockTinyLfu {
     }
 
     /// Queues `slot` at the head of the window ring.
+    #[inline]
     fn queue(&mut self, slot: u32) {
         if self.ring.len() == self.ring.capacity() {
-            self.ring
-                .reserve_exact(self.ring.len() / GROWTH_DIVISOR + 16);
+            self.grow_ring();
         }
         self.ring.push_back(slot);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_ring(&mut self) {
+        self.ring
+            .reserve_exact(self.ring.len() / GROWTH_DIVISOR + 16);
+    }
+
+    /// The uncommon parts of an insertion: a slot beyond the per-slot vectors, more entries
+    /// than ever tracked (the sketch grows), or a weight unlike the others.
+    #[cold]
+    #[inline(never)]
+    fn insert_slow(&mut self, slot: u32, weight: u32) {
+        self.grow_to(slot);
+        self.set_weight(slot, weight);
+        if self.n_live >= self.max_live {
+            self.max_live = self.n_live + 1;
+            self.sketch.reserve_for(self.max_live);
+        }
     }
 
     /// Moves a window slot (already off the ring) into main.
@@ -454,10 +480,30 @@ impl ClockTinyLfu {
     #[inline]
     fn apply_tail_hits(&mut self) {
         if self.tail_hits > 0 {
-            let quarter = (self.main_max / 4).max(1) as f64;
-            let weight = std::mem::take(&mut self.tail_hits) as f64;
-            self.nudge(-GAIN * MAIN_TAIL_WEIGHT * weight / (4.0 * quarter));
+            self.apply_tail_hits_slow();
         }
+    }
+
+    #[inline(never)]
+    fn apply_tail_hits_slow(&mut self) {
+        let quarter = (self.main_max / 4).max(1) as f64;
+        let weight = std::mem::take(&mut self.tail_hits) as f64;
+        self.nudge(-GAIN * MAIN_TAIL_WEIGHT * weight / (4.0 * quarter));
+    }
+
+    /// Sizes the regions for a new effective capacity.
+    #[cold]
+    #[inline(never)]
+    fn set_effective(&mut self, effective: u64) {
+        self.effective = effective;
+        self.resize_regions();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn shrink_ring(&mut self) {
+        let len = self.ring.len();
+        self.ring.shrink_to(len + len / GROWTH_DIVISOR + 16);
     }
 
     /// A miss of `weight` on a key inserted `distance` insertions ago: if a window `Δ` larger
@@ -481,26 +527,30 @@ impl EvictionPolicy for ClockTinyLfu {
     }
 
     fn set_capacity(&mut self, capacity: u64) {
+        if capacity > self.capacity {
+            self.main_filled = false;
+        }
         self.capacity = capacity;
         self.effective = capacity;
         self.resize_regions();
     }
 
     fn on_insert(&mut self, slot: u32, hash: u64, weight: u64) {
-        self.grow_to(slot);
         let stored = stored_weight(weight);
-        self.set_weight(slot, stored);
-        self.n_live += 1;
-        if self.n_live > self.max_live {
-            self.max_live = self.n_live;
-            self.sketch.reserve_for(self.n_live);
+        let i = slot as usize;
+        if i >= self.meta.len()
+            || self.n_live >= self.max_live
+            || !self.weights.is_empty()
+            || self.uniform != stored
+        {
+            self.insert_slow(slot, stored);
         }
+        self.n_live += 1;
         let (f, ghost) = self.sketch.insert(hash, self.adaptive);
         self.age_with_sketch();
         if let Some(distance) = ghost {
             self.window_ghost_hit(distance, u64::from(stored));
         }
-        let i = slot as usize;
         let queued = self.meta[i] & STATE == FREE_QUEUED;
         self.meta[i] = with_freq(WINDOW, f);
         if !queued {
@@ -582,30 +632,44 @@ impl EvictionPolicy for ClockTinyLfu {
             total - total / self.n_live.max(1) as u64
         };
         if effective != self.effective {
-            self.effective = effective;
-            self.resize_regions();
+            self.set_effective(effective);
         }
         // A ring that emptied (the window hands all but 1 % to main at the first eviction of
         // an entry-bounded cache) gives its room back: amortised, as it had to halve.
-        let len = self.ring.len();
-        if self.ring.capacity() > 2 * len + 64 {
-            self.ring.shrink_to(len + len / GROWTH_DIVISOR + 16);
+        if self.ring.capacity() > 2 * self.ring.len() + 64 {
+            self.shrink_ring();
         }
         loop {
             if self.window.live > 0 && (self.window.weight > self.window_max || self.main.live == 0)
             {
                 let candidate = self.window_candidate()?;
                 let w = self.weight_of(candidate);
-                if self.main.weight + w <= self.main_max {
+                let room = self.main.weight + w <= self.main_max;
+                if room && !self.main_filled {
                     self.promote(candidate);
                     continue;
                 }
+                self.main_filled = true;
                 let Some(victim) = self.main_victim() else {
+                    if room {
+                        self.promote(candidate);
+                        continue;
+                    }
                     self.forget(candidate);
                     return Some(candidate);
                 };
-                let (mc, mv) = (self.meta[candidate as usize], self.meta[victim as usize]);
-                if freq(mc) > freq(mv).saturating_add(ADMISSION_MARGIN) {
+                let (fc, fv) = (
+                    freq(self.meta[candidate as usize]),
+                    freq(self.meta[victim as usize]),
+                );
+                if room && fc > fv {
+                    // Room the boundary gave main goes to candidates more frequent than what
+                    // main would evict next, not to every candidate that leaves the window
+                    // meanwhile. No margin: nothing is displaced.
+                    self.promote(candidate);
+                    continue;
+                }
+                if !room && fc > fv.saturating_add(ADMISSION_MARGIN) {
                     self.forget(victim);
                     self.hand += 1;
                     self.promote(candidate);

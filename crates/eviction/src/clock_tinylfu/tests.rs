@@ -215,3 +215,26 @@ fn an_entry_bounded_cache_still_asks_the_admission_filter() {
     let kept = (0..50).filter(|k| slot_of.contains_key(k)).count();
     assert!(kept >= 45, "only {kept} of 50 hot keys survived the scan");
 }
+
+#[test]
+fn room_from_a_boundary_move_goes_only_to_candidates_that_win() {
+    // Main full of keys seen ten times; then the window boundary moves towards main (as the
+    // adaptation does in small steps) and a scan of cold keys passes through the window.
+    let mut c = MiniCache::new(ClockTinyLfu::with_static_window(0.2), 100);
+    for _ in 0..10 {
+        c.run(0..100);
+    }
+    // The first overflow fills main from the window.
+    c.run(100..110);
+    let main_before = c.policy.main.live;
+    assert!(main_before >= 70, "main holds {main_before}");
+    c.policy.nudge(-0.1);
+    c.run(1_000..1_200);
+    assert!(
+        c.policy.main.live <= main_before,
+        "cold candidates took main's new room: {main_before} -> {}",
+        c.policy.main.live
+    );
+    let kept = (0..100).filter(|&k| c.contains(k)).count();
+    assert!(kept >= 75, "only {kept} of 100 warm keys survived the scan");
+}
