@@ -218,11 +218,8 @@ where
     fn lock(&self, hash: u64) -> ShardGuard<'_, Shard<K, V, P>> {
         // The top bits pick the shard; the table inside uses the low bits and a 7-bit tag from
         // the very top, which stays well spread within one shard.
-        let idx = if self.shard_shift == 64 {
-            0
-        } else {
-            (hash >> self.shard_shift) as usize
-        };
+        // Two shifts, as `hash >> 64` is not defined for a single shard (shift 64).
+        let idx = ((hash >> 32) >> (self.shard_shift - 32)) as usize;
         lock_shard(&self.shards[idx].0)
     }
 
@@ -247,18 +244,25 @@ where
     {
         let hash = self.hash(key);
         let mut shard = self.lock(hash);
-        match shard.lookup(hash, key, &*self.clock) {
+        match shard.lookup(hash, key, &self.clock) {
             Lookup::Hit(v) => Some(v),
             Lookup::Miss => None,
             Lookup::Expired(idx) => {
-                let mut out = Removals::new();
-                shard.remove_slot(idx, hash, RemovalCause::Expired, &mut out);
-                shard.n_misses += 1;
-                drop(shard);
-                self.dispatch(out);
+                self.remove_expired(shard, idx, hash);
                 None
             }
         }
+    }
+
+    /// The rest of a `get` that found `idx` expired: removes it and counts the miss.
+    #[cold]
+    #[inline(never)]
+    fn remove_expired(&self, mut shard: ShardGuard<'_, Shard<K, V, P>>, idx: u32, hash: u64) {
+        let mut out = Removals::new();
+        shard.remove_slot(idx, hash, RemovalCause::Expired, &mut out);
+        shard.n_misses += 1;
+        drop(shard);
+        self.dispatch(out);
     }
 
     /// Whether `key` is present and not expired; does not count as a read.

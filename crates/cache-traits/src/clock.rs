@@ -31,6 +31,15 @@ pub trait Clock: Send + Sync + Debug {
     fn now_nanos(&self) -> u64;
 }
 
+/// A shared clock is a clock: a cache holding an `Arc<dyn Clock>` can hand it on as
+/// `&dyn Clock` without dereferencing it until a time is actually read.
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        (**self).now_nanos()
+    }
+}
+
 /// The real monotonic clock ([`Instant`]), with its origin at the first use in the process.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
