@@ -238,3 +238,22 @@ fn room_from_a_boundary_move_goes_only_to_candidates_that_win() {
     let kept = (0..100).filter(|&k| c.contains(k)).count();
     assert!(kept >= 75, "only {kept} of 100 warm keys survived the scan");
 }
+
+#[test]
+fn the_boundary_moves_once_per_period_by_the_net_of_its_signals() {
+    let mut c = MiniCache::new(ClockTinyLfu::new(), 1_000);
+    c.run(0..1_100);
+    c.policy.end_period();
+    let (share, window_max) = (c.policy.window_share(), c.policy.window_max);
+    // Opposite signals within one period cancel: no move, so no entry changes region for them.
+    c.policy.nudge(0.2);
+    c.policy.nudge(-0.2);
+    c.policy.end_period();
+    assert!((c.policy.window_share() - share).abs() < 1e-12);
+    assert_eq!(c.policy.window_max, window_max);
+    // A net signal waits for the period's end.
+    c.policy.nudge(0.1);
+    assert_eq!(c.policy.window_max, window_max);
+    c.policy.end_period();
+    assert!(c.policy.window_max > window_max);
+}
