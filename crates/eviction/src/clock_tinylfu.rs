@@ -178,7 +178,7 @@ pub struct ClockTinyLfu {
     n_live: usize,
     /// The sketch's halving count when the slots' counts were last aged.
     halvings_seen: u32,
-    /// Most entries tracked at once (the sketch and ghosts are sized for it).
+    /// Most entries tracked at once (the sketch, ghosts included, is sized for it).
     max_live: usize,
     /// Main has been full since the last clear or capacity increase: from then on a candidate
     /// enters main only by beating its victim, even where the window boundary left room.
@@ -587,14 +587,13 @@ impl EvictionPolicy for ClockTinyLfu {
     }
 
     #[inline]
-    fn on_access(&mut self, slot: u32, hash: u64) {
+    fn on_access(&mut self, slot: u32, _hash: u64) {
         let Some(&m) = self.meta.get(slot as usize) else {
             return;
         };
         if m & STATE < WINDOW || m & HITS >= MAX_HITS {
             return;
         }
-        let _ = hash;
         // A resident entry counts its hits in its own byte: only the sketch's sample advances.
         self.sketch.tick();
         self.age_with_sketch();
