@@ -2,7 +2,8 @@
 //! whole 100,000-entry cache, or split over N shards by key hash as the cache splits it (each
 //! shard its own policy at 1/N of the capacity).
 //!
-//! `cargo run --release -p benches --example zipf_sim [-- SHARDS]` (default 1).
+//! `cargo run --release -p benches --example zipf_sim [-- SHARDS [REQUESTS]]` (default 1 shard,
+//! 4,000,000 requests).
 
 use eviction::sim::PolicyKind;
 use eviction::trace::Trace;
@@ -17,14 +18,18 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1)
         .max(1);
-    let keys = benches::zipf_key_stream(REQUESTS, UNIVERSE, 1.0, benches::DEFAULT_SEED);
+    let requests: usize = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(REQUESTS);
+    let keys = benches::zipf_key_stream(requests, UNIVERSE, 1.0, benches::DEFAULT_SEED);
     let mut parts: Vec<Vec<u64>> = vec![Vec::new(); shards as usize];
     for &k in &keys {
         parts[(benches::mix64(k ^ 7) % shards) as usize].push(k);
     }
     let traces: Vec<Trace> = parts.into_iter().map(Trace::from_keys).collect();
     println!(
-        "Zipf(1.0), {REQUESTS} requests over {UNIVERSE} keys, capacity {CAPACITY} in {shards} shard(s)"
+        "Zipf(1.0), {requests} requests over {UNIVERSE} keys, capacity {CAPACITY} in {shards} shard(s)"
     );
     for &kind in PolicyKind::ALL {
         let (hits, requests) = traces.iter().fold((0, 0), |(h, r), t| {
