@@ -61,4 +61,9 @@ impl<P: EvictionPolicy> MiniCache<P> {
     pub(crate) fn contains(&self, key: u64) -> bool {
         self.slots.contains_key(&key)
     }
+
+    /// The slot holding `key`, if resident.
+    pub(crate) fn slot(&self, key: u64) -> Option<u32> {
+        self.slots.get(&key).copied()
+    }
 }

@@ -257,3 +257,43 @@ fn the_boundary_moves_once_per_period_by_the_net_of_its_signals() {
     c.policy.end_period();
     assert!(c.policy.window_max > window_max);
 }
+
+#[test]
+fn main_tail_signal_counts_hits_on_main_least_frequent_quarter() {
+    use super::{HITS, MAIN, STATE, freq};
+    let mut c = MiniCache::new(ClockTinyLfu::new(), 1_000);
+    // Keys 0..250 are requested eight times and 250..1_000 once; a short scan then fills main.
+    for _ in 0..8 {
+        c.run(0..250);
+    }
+    c.run(250..1_000);
+    c.run(10_000..10_020);
+    let hot = c.slot(5).expect("hot key resident");
+    let cold = (250..1_000)
+        .filter_map(|k| c.slot(k))
+        .find(|&s| c.policy.meta[s as usize] & STATE == MAIN)
+        .expect("a once-seen key in main");
+    let p = &mut c.policy;
+    assert_eq!(p.main_by_freq.iter().sum::<u64>(), p.main.weight);
+    p.recompute_tail();
+    assert_eq!(p.tail_weight, p.main.weight.div_ceil(4));
+    let (f_hot, f_cold) = (freq(p.meta[hot as usize]), freq(p.meta[cold as usize]));
+    assert!(
+        f_cold <= p.tail_cut && p.tail_cut < f_hot,
+        "{f_cold} {} {f_hot}",
+        p.tail_cut
+    );
+    // A hit on a frequent entry is not a hit main would lose if smaller...
+    p.meta[hot as usize] &= !HITS;
+    p.on_access(hot, 0);
+    assert_eq!(p.tail_hits + p.cut_hits, 0);
+    // ... one on an entry of its least frequent quarter is, and the histogram follows it.
+    p.on_access(cold, 0);
+    assert_eq!(p.tail_hits + p.cut_hits, 1);
+    assert_eq!(p.main_by_freq.iter().sum::<u64>(), p.main.weight);
+    p.apply_tail_hits();
+    assert!(
+        p.pending_step < 0.0,
+        "a tail hit moves the boundary towards the window"
+    );
+}

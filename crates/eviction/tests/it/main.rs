@@ -145,11 +145,7 @@ const POLICY_ROWS: &[PolicyRow] = &[
 /// Rows where the default policy is known to miss the target (best published − 1.0), with the
 /// floor it must still reach so that the shortfall cannot grow unnoticed. Each is reported in
 /// `docs/POLICIES.md`; remove a row here when the policy meets the target on it.
-const KNOWN_SHORTFALLS: &[(&str, u64, f64)] = &[
-    // ClockTinyLfu settles its window near 25 %, where scarab's hit-ratio curve is flat; the
-    // trace does best with an 80 % window (75.57 with the window fixed there). 74.68 today.
-    ("scarab/scarab-recs.trace", 100000, 74.6),
-];
+const KNOWN_SHORTFALLS: &[(&str, u64, f64)] = &[];
 
 /// The default policy is within 1.0 point of the best published online policy on every row
 /// of the README table but the known shortfalls (which must hold their floor), and our ARC is
