@@ -203,6 +203,12 @@ pub struct ClockTinyLfu {
     main_filled: bool,
     /// Boundary move accumulated in the current period, and the period's evictions so far.
     pending_step: f64,
+    /// The window's ghost hits of the period, in weight corrected for the ghosts' losses.
+    ghost_weight: f64,
+    /// The largest insertion distance that a window `Δ` larger would still hold, and the
+    /// reciprocal of the number of ghost records; both refreshed once per period.
+    ghost_span: u32,
+    inv_records: f64,
     period_evictions: usize,
 }
 
@@ -219,12 +225,11 @@ fn stored_weight(weight: u64) -> u32 {
 }
 
 /// The inverse of the chance that a ghost record survives `distance` later insertions among
-/// `records` (each lands on it with probability `1 / records`), `e^(distance / records)`:
-/// multiply a signal by it to undo the losses. A fourth-order series (within 6 % up to the
-/// cap of 8), so the insert path calls no `exp`.
+/// `records` (each lands on it with probability `1 / records`), `e^x` for
+/// `x = distance / records`: multiply a signal by it to undo the losses. A fourth-order series
+/// (within 6 % up to the cap of 8), so the insert path calls no `exp`.
 #[inline]
-fn inverse_survival(distance: u32, records: usize) -> f64 {
-    let x = f64::from(distance) / records.max(1) as f64;
+fn inverse_survival(x: f64) -> f64 {
     1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x / 24.0)))
 }
 
@@ -277,6 +282,9 @@ impl ClockTinyLfu {
             max_live: 0,
             main_filled: false,
             pending_step: 0.0,
+            ghost_weight: 0.0,
+            ghost_span: 0,
+            inv_records: 0.0,
             period_evictions: 0,
         }
     }
@@ -312,6 +320,22 @@ impl ClockTinyLfu {
         let capacity = self.effective;
         self.window_max = ((capacity as f64 * self.window_share) as u64).min(capacity);
         self.main_max = capacity - self.window_max;
+        self.refresh_ghost_span();
+    }
+
+    /// `Δ`, the weight by which the window's ghosts look beyond it.
+    fn ghost_delta(&self) -> f64 {
+        (self.effective as f64 * GHOST_SHARE).max(1.0)
+    }
+
+    /// Converts the window's span plus `Δ` from weight to insertions (at the current average
+    /// weight), so a ghost hit is one integer comparison.
+    fn refresh_ghost_span(&mut self) {
+        let total = self.window.weight + self.main.weight;
+        let average = (total as f64 / self.n_live.max(1) as f64).max(1.0);
+        let span = (self.window_max as f64 + self.ghost_delta()) / average;
+        self.ghost_span = span.min(f64::from(u32::MAX)) as u32;
+        self.inv_records = 1.0 / self.sketch.ghost_records().max(1) as f64;
     }
 
     #[inline]
@@ -529,6 +553,11 @@ impl ClockTinyLfu {
     fn end_period(&mut self) {
         self.period_evictions = 0;
         self.recompute_tail();
+        let ghosts = std::mem::take(&mut self.ghost_weight);
+        if ghosts > 0.0 {
+            self.nudge(GAIN * ghosts / (4.0 * self.ghost_delta()));
+        }
+        self.refresh_ghost_span();
         let share = (self.window_share + std::mem::take(&mut self.pending_step))
             .clamp(MIN_WINDOW, MAX_WINDOW);
         if share != self.window_share {
@@ -584,13 +613,11 @@ impl ClockTinyLfu {
     /// (a FIFO of insertions) would have held it, that is the window's marginal value.
     #[inline]
     fn window_ghost_hit(&mut self, distance: u32, weight: u64) {
-        let total = self.window.weight + self.main.weight;
-        let average = total as f64 / self.n_live.max(1) as f64;
-        let delta = (self.effective as f64 * GHOST_SHARE).max(1.0);
-        if f64::from(distance) * average <= self.window_max as f64 + delta {
-            // Undo the ghosts' losses (inverse-probability weighting, capped).
-            let boost = inverse_survival(distance, self.sketch.ghost_records()).min(MAX_BOOST);
-            self.nudge(GAIN * boost * weight as f64 / (4.0 * delta));
+        if distance <= self.ghost_span {
+            // Undo the ghosts' losses (inverse-probability weighting, capped); the period's
+            // end turns the sum into a boundary move.
+            let boost = inverse_survival(f64::from(distance) * self.inv_records).min(MAX_BOOST);
+            self.ghost_weight += boost * weight as f64;
         }
     }
 }
