@@ -8,10 +8,10 @@ mod sketch;
 use sketch::Sketch;
 
 /// Per-slot state: one byte. The low two bits count the hits recorded since the hand last
-/// passed (0..=3); at 3 a hit changes nothing.
+/// passed (0..=2); at 2 a hit changes nothing.
 const HITS: u8 = 0b11;
 /// Hits recorded per pass of the hand; later ones change nothing.
-const MAX_HITS: u8 = 3;
+const MAX_HITS: u8 = 2;
 /// Two bits of where the slot is.
 const STATE: u8 = 0b11 << 2;
 /// No live entry, and no id in the window ring.
@@ -88,12 +88,12 @@ struct Region {
 /// freed, so an entry that lands in main usually sits just behind the hand, the newest
 /// position; one whose slot lies less than a quarter sweep ahead gets one pass of grace).
 /// This is the "lazy promotion" of CLOCK, SIEVE and S3-FIFO (Yang et al., "FIFO queues are all
-/// you need for cache eviction", HotOS '23): each of the first three hits since the hand last
+/// you need for cache eviction", HotOS '23): each of the first two hits since the hand last
 /// passed bumps a two-bit count and the frequency in the slot's byte (that byte only: no
 /// list move, no sketch); later hits write nothing, and
 /// [`is_referenced`](EvictionPolicy::is_referenced) says so, so the cache skips them. At
 /// eviction, an entry under a hand with hits loses them and survives another pass (second
-/// chance). Frequencies thus count hits per pass, at most three: enough to tell hot from
+/// chance). Frequencies thus count hits per pass, at most two: enough to tell hot from
 /// cold, and on a busy cache almost every hit on a hot entry is free.
 ///
 /// So the only memory an insertion touches at random is one 64-byte block of the sketch,
