@@ -281,23 +281,21 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     {
         self.policy.prefetch_insert(hash);
         self.replay_hits();
-        let existing = self.find(hash, &key);
         if weight > self.capacity {
-            // Can never fit: drop the stale value too, so no reader sees it after this insert.
-            if let Some(idx) = existing {
-                self.remove_slot(idx, hash, RemovalCause::Replaced, out);
-            }
-            self.count_removal(RemovalCause::Size, weight);
-            out.push(Removal {
-                key,
-                value,
-                weight,
-                cause: RemovalCause::Size,
-            });
+            self.reject_oversized(hash, key, value, weight, out);
             return;
         }
-        match existing {
-            Some(idx) => {
+        let slab = &self.slab;
+        // One probe finds the key or the place for it. SAFETY (closures): the table holds
+        // exactly the occupied slot ids.
+        let entry = self.table.entry(
+            hash,
+            |&i| unsafe { slab.get(i) }.key == key,
+            |&i| hasher.hash_one(&unsafe { slab.get(i) }.key),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(found) => {
+                let idx = *found.get();
                 // SAFETY: `idx` came from the table.
                 let entry = unsafe { self.slab.get_mut(idx) };
                 let old_weight = std::mem::replace(&mut entry.weight, weight);
@@ -314,12 +312,9 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
                 self.set_expiry(idx, expiry);
                 self.policy.on_update(idx, hash, old_weight, weight);
             }
-            None => {
+            hashbrown::hash_table::Entry::Vacant(place) => {
                 let idx = self.slab.insert(Entry { key, value, weight });
-                let slab = &self.slab;
-                // SAFETY (closure): the table holds exactly the occupied slot ids.
-                self.table
-                    .insert_unique(hash, idx, |&i| hasher.hash_one(&unsafe { slab.get(i) }.key));
+                place.insert(idx);
                 self.set_expiry(idx, expiry);
                 self.weighted += weight;
                 self.stats.inserts += 1;
@@ -327,6 +322,32 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             }
         }
         self.evict_to_fit(hasher, out);
+    }
+
+    /// An entry heavier than the shard's whole budget: it is not stored, and a stale value
+    /// under its key goes too, so no reader sees it after this insert.
+    #[cold]
+    #[inline(never)]
+    fn reject_oversized(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u64,
+        out: &mut Removals<K, V>,
+    ) where
+        K: Eq,
+    {
+        if let Some(idx) = self.find(hash, &key) {
+            self.remove_slot(idx, hash, RemovalCause::Replaced, out);
+        }
+        self.count_removal(RemovalCause::Size, weight);
+        out.push(Removal {
+            key,
+            value,
+            weight,
+            cause: RemovalCause::Size,
+        });
     }
 
     /// Evicts in policy order until weight and entry count are within bounds.
