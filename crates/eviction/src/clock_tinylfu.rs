@@ -500,6 +500,7 @@ impl ClockTinyLfu {
 
     /// Pops the window's oldest live entry without hits (those with hits lose them and go
     /// back to the head); `None` when the window holds nothing live.
+    #[inline(always)]
     fn window_candidate(&mut self) -> Option<u32> {
         if self.window.live == 0 {
             return None;
