@@ -20,6 +20,10 @@ const SAMPLE_PER_ENTRY: u64 = 10;
 /// Bits of a ghost record holding the insertion count (modulo `2^POS_BITS`); the rest is a tag.
 const POS_BITS: u32 = 20;
 const POS_MASK: u32 = (1 << POS_BITS) - 1;
+/// A key's block, one cache line: six words of counters, two of ghost records.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(64))]
+struct Block([u64; BLOCK_WORDS]);
 /// Halving mask for the counter words: each nibble shifted right by one.
 const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 
@@ -46,7 +50,7 @@ const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 /// window, they do not decide anything about a key.
 #[derive(Debug, Default)]
 pub(crate) struct Sketch {
-    table: Vec<u64>,
+    table: Vec<Block>,
     blocks: u64,
     /// Entries the table was sized for.
     sized_for: usize,
@@ -77,11 +81,10 @@ impl Sketch {
             .max(MIN_WORDS)
             .next_multiple_of(BLOCK_WORDS);
         let blocks = (words / BLOCK_WORDS) as u64;
-        let mut table = vec![0u64; words];
+        let mut table = vec![Block::default(); blocks as usize];
         if self.blocks > 0 {
-            for (j, block) in table.chunks_exact_mut(BLOCK_WORDS).enumerate() {
-                let old = (j as u64 * self.blocks / blocks) as usize * BLOCK_WORDS;
-                block.copy_from_slice(&self.table[old..old + BLOCK_WORDS]);
+            for (j, block) in table.iter_mut().enumerate() {
+                *block = self.table[(j as u64 * self.blocks / blocks) as usize];
             }
         }
         self.table = table;
@@ -91,39 +94,26 @@ impl Sketch {
 
     /// Forgets every count and ghost, keeping the table.
     pub(crate) fn clear(&mut self) {
-        self.table.iter_mut().for_each(|w| *w = 0);
+        self.table.iter_mut().for_each(|b| *b = Block::default());
         self.halvings = 0;
         self.additions = 0;
         self.insertions = 0;
     }
 
+    /// The key's block and its mixed hash.
     #[inline]
     fn locate(&self, hash: u64) -> (usize, u64) {
         let h = mix64(hash ^ SEED);
-        let block = (((h >> 32) * self.blocks) >> 32) as usize;
-        (block * BLOCK_WORDS, h)
+        ((((h >> 32) * self.blocks) >> 32) as usize, h)
     }
 
     /// Asks the CPU to fetch `hash`'s block, which [`insert`](Self::insert) will touch.
     #[inline]
     pub(crate) fn prefetch(&self, hash: u64) {
-        let (start, _) = self.locate(hash);
-        if let Some(word) = self.table.get(start) {
-            crate::hash::prefetch(word);
+        let (block, _) = self.locate(hash);
+        if let Some(block) = self.table.get(block) {
+            crate::hash::prefetch(block);
         }
-    }
-
-    /// Word (within the block) and shift of counter `i`, chosen by eight bits of the hash.
-    #[inline]
-    fn cell(bits: u64, i: usize) -> (usize, u32) {
-        let byte = (bits >> (i * 8)) as u32;
-        // Counters 0 and 1 take one of two words; the last two have a word each.
-        let word = if i < 2 {
-            2 * i + (byte & 1) as usize
-        } else {
-            i + 2
-        };
-        (word, ((byte >> 1) & 15) * 4)
     }
 
     /// Counts an insertion of `hash` and returns its new estimate; with `ghost`, also returns
@@ -131,8 +121,8 @@ impl Sketch {
     /// records it as inserted now. Halves every counter when the sample is full.
     #[inline]
     pub(crate) fn insert(&mut self, hash: u64, ghost: bool) -> (u8, Option<u32>) {
-        let (start, h) = self.locate(hash);
-        let Some(block) = self.table.get_mut(start..start + BLOCK_WORDS) else {
+        let (block, h) = self.locate(hash);
+        let Some(Block(block)) = self.table.get_mut(block) else {
             return (0, None);
         };
         let f = Self::increment_block(block, h);
@@ -156,22 +146,27 @@ impl Sketch {
     }
 
     /// Conservative update of the four counters of a key in `block`; returns the new minimum.
+    ///
+    /// Counter `i` takes the nibble that bits `8i + 1 ..= 8i + 4` of `bits` choose, in word
+    /// `bit 8i` (0 or 1) for counter 0, `2 + bit 8` (2 or 3) for counter 1, and words 4 and 5
+    /// for counters 2 and 3: four distinct words, so each grows at most once, without branches.
     #[inline]
-    fn increment_block(block: &mut [u64], bits: u64) -> u8 {
-        let cells: [(usize, u32); DEPTH] = std::array::from_fn(|i| Self::cell(bits, i));
-        let counts: [u64; DEPTH] = std::array::from_fn(|i| (block[cells[i].0] >> cells[i].1) & 15);
-        let mut min = counts.iter().copied().min().unwrap_or(15);
+    fn increment_block(block: &mut [u64; BLOCK_WORDS], bits: u64) -> u8 {
+        let words = [(bits & 1) as usize, 2 + ((bits >> 8) & 1) as usize, 4, 5];
+        let shifts: [u64; DEPTH] = std::array::from_fn(|i| ((bits >> (8 * i + 1)) & 15) * 4);
+        let counts: [u64; DEPTH] = std::array::from_fn(|i| (block[words[i]] >> shifts[i]) & 15);
+        let min = counts[0].min(counts[1]).min(counts[2].min(counts[3]));
+        if min == 15 {
+            return 15;
+        }
         // Conservative update: only the counters at the minimum grow (the others already
         // overcount this key because of collisions).
-        if min < 15 {
-            for (&(w, s), &c) in cells.iter().zip(&counts) {
-                if c == min {
-                    block[w] += 1 << s;
-                }
+        for i in 0..DEPTH {
+            if counts[i] == min {
+                block[words[i]] += 1 << shifts[i];
             }
-            min += 1;
         }
-        min as u8
+        (min + 1) as u8
     }
 
     /// Counts one access without touching the table (a resident entry's hit, counted in its
@@ -201,7 +196,7 @@ impl Sketch {
 
     #[cold]
     fn halve(&mut self) {
-        for block in self.table.chunks_exact_mut(BLOCK_WORDS) {
+        for Block(block) in &mut self.table {
             for word in &mut block[..GHOST_WORD] {
                 *word = (*word >> 1) & HALVE_MASK;
             }
