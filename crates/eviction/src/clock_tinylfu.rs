@@ -415,6 +415,7 @@ impl ClockTinyLfu {
 
     /// Finds main's least frequent quarter (by weight), whose hits are the tail signal.
     fn recompute_tail(&mut self) {
+        debug_assert_eq!(self.main_by_freq.iter().sum::<u64>(), self.main.weight);
         let target = self.main.weight.div_ceil(4).max(1);
         let mut below = 0;
         self.tail_cut = 15;
