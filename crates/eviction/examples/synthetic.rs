@@ -53,7 +53,10 @@ fn row(name: &str, trace: &Trace, capacity: u64) {
             simulate(trace, &mut Hybrid::with_static_window(0.01), capacity),
         ),
         ("hybrid", simulate(trace, &mut Hybrid::new(), capacity)),
-        ("default", simulate(trace, &mut ClockTinyLfu::new(), capacity)),
+        (
+            "default",
+            simulate(trace, &mut ClockTinyLfu::new(), capacity),
+        ),
         ("opt", Belady::new(trace).simulate(capacity)),
     ];
     let mut line = format!("| {name} | {capacity} |");
