@@ -267,6 +267,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         clippy::too_many_arguments,
         reason = "internal; every argument is needed under the lock"
     )]
+    #[inline]
     pub(crate) fn insert<S: BuildHasher>(
         &mut self,
         hash: u64,

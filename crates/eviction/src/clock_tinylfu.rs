@@ -664,7 +664,7 @@ impl EvictionPolicy for ClockTinyLfu {
         self.window.live += 1;
     }
 
-    #[inline]
+    #[inline(always)]
     fn on_access(&mut self, slot: u32, _hash: u64) {
         let Some(&m) = self.meta.get(slot as usize) else {
             return;
