@@ -142,6 +142,10 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
     }
 
     /// Replaces the hasher (the default is hashbrown's randomly seeded foldhash).
+    ///
+    /// The hash must spread over all 64 bits: bits 32 and up pick the shard, the low bits the
+    /// table bucket, and the top seven the table's tag. An identity hash of small integers
+    /// (as `nohash`-style hashers give) puts every key in one shard with one tag.
     pub fn hasher<S2: BuildHasher>(self, hasher: S2) -> CacheBuilder<K, V, P, S2> {
         CacheBuilder {
             max_bytes: self.max_bytes,
