@@ -5,12 +5,14 @@ use crate::hash::mix64;
 
 /// Seed that decorrelates the sketch's index from the caller's table hash.
 const SEED: u64 = 0x97cb_3127_c5bd_6d95;
-/// Smallest table, in 64-bit words (512 bytes).
+/// Smallest table, in 64-bit words (4 KiB).
 const MIN_WORDS: usize = 512;
 /// Words per block (one 64-byte cache line).
 const BLOCK_WORDS: usize = 8;
-/// The first of the block's words that hold ghost records (two per word) instead of counters.
-const GHOST_WORD: usize = 6;
+/// Counter words per block (sixteen counters each); the rest of the block holds ghost records.
+const COUNTER_WORDS: usize = 6;
+/// Ghost records per block.
+const GHOSTS: usize = 4;
 /// Counters per key.
 const DEPTH: usize = 4;
 /// Table size per tracked entry, in quarter bytes (4 bytes).
@@ -20,21 +22,23 @@ const SAMPLE_PER_ENTRY: u64 = 10;
 /// Bits of a ghost record holding the insertion count (modulo `2^POS_BITS`); the rest is a tag.
 const POS_BITS: u32 = 20;
 const POS_MASK: u32 = (1 << POS_BITS) - 1;
-/// A key's block, one cache line: six words of counters, two of ghost records.
+/// A key's block, one cache line: six words of counters and four ghost records.
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C, align(64))]
-struct Block([u64; BLOCK_WORDS]);
+struct Block {
+    counters: [u64; COUNTER_WORDS],
+    ghosts: [u32; GHOSTS],
+}
 /// Halving mask for the counter words: each nibble shifted right by one.
 const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 
 /// Approximate recent access counts (0..=15) of key hashes, and how many insertions ago each
 /// key was last inserted (its *insertion ghost*).
 ///
-/// Counters are packed sixteen to a `u64`. A key owns one 64-byte block of eight words: its
-/// four counters sit in the first seven (counter `i` in word `2i` or `2i + 1`, the last in word
-/// 6), and the eighth holds two ghost records of 32 bits, one of which is the key's. So
-/// everything an insertion reads and writes is one cache line, which
-/// [`prefetch`](Self::prefetch) can fetch ahead.
+/// Counters are packed sixteen to a `u64`. A key owns one 64-byte block: six words of
+/// counters, which hold its four (see `increment_block`), and four ghost records of 32 bits,
+/// one of which is the key's. So everything an insertion reads and writes is one cache line,
+/// which [`prefetch`](Self::prefetch) can fetch ahead.
 ///
 /// The table holds 3.2 to 4 bytes per tracked entry, growing as the owner tracks more. A key's
 /// block is its hash's high half scaled to the number of blocks (monotone in the hash), so
@@ -45,7 +49,7 @@ const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 ///
 /// A ghost record is `(12-bit tag, insertion count)`. On a later insertion of the same key the
 /// number of insertions since tells how large a FIFO of insertions (the window) would have had
-/// to be to still hold it. Records are overwritten by colliding keys (two per block: an eighth
+/// to be to still hold it. Records are overwritten by colliding keys (four per block: a quarter
 /// of a record per tracked entry) and tags are 12 bits (a rare false match): they steer the
 /// window, they do not decide anything about a key.
 #[derive(Debug, Default)]
@@ -122,21 +126,18 @@ impl Sketch {
     #[inline]
     pub(crate) fn insert(&mut self, hash: u64, ghost: bool) -> (u8, Option<u32>) {
         let (block, h) = self.locate(hash);
-        let Some(Block(block)) = self.table.get_mut(block) else {
+        let Some(block) = self.table.get_mut(block) else {
             return (0, None);
         };
-        let f = Self::increment_block(block, h);
+        let f = Self::increment_block(&mut block.counters, h);
         let distance = if ghost {
             // Bits 5 and 6 of the low byte (the cells use bits 0..=4 of each byte) pick the
             // record; the tag is the low 12 bits of the high half (the block takes its top bits).
-            let word = GHOST_WORD + ((h >> 6) & 1) as usize;
-            let shift = (h & 32) as u32;
+            let record = &mut block.ghosts[((h >> 5) & 3) as usize];
             let tag = (((h >> 32) as u32) & 0xfff).max(1);
-            let record = (block[word] >> shift) as u32;
-            let distance = (record >> POS_BITS == tag)
-                .then(|| self.insertions.wrapping_sub(record) & POS_MASK);
-            let new = tag << POS_BITS | (self.insertions & POS_MASK);
-            block[word] = (block[word] & !(0xffff_ffff << shift)) | (u64::from(new) << shift);
+            let distance = (*record >> POS_BITS == tag)
+                .then(|| self.insertions.wrapping_sub(*record) & POS_MASK);
+            *record = tag << POS_BITS | (self.insertions & POS_MASK);
             self.insertions = self.insertions.wrapping_add(1);
             distance
         } else {
@@ -151,7 +152,7 @@ impl Sketch {
     /// `bit 8i` (0 or 1) for counter 0, `2 + bit 8` (2 or 3) for counter 1, and words 4 and 5
     /// for counters 2 and 3: four distinct words, so each grows at most once, without branches.
     #[inline]
-    fn increment_block(block: &mut [u64; BLOCK_WORDS], bits: u64) -> u8 {
+    fn increment_block(block: &mut [u64; COUNTER_WORDS], bits: u64) -> u8 {
         let words = [(bits & 1) as usize, 2 + ((bits >> 8) & 1) as usize, 4, 5];
         let shifts: [u64; DEPTH] = std::array::from_fn(|i| ((bits >> (8 * i + 1)) & 15) * 4);
         let counts: [u64; DEPTH] = std::array::from_fn(|i| (block[words[i]] >> shifts[i]) & 15);
@@ -191,13 +192,13 @@ impl Sketch {
     /// keys with probability about `1/e`.
     #[inline]
     pub(crate) fn ghost_records(&self) -> usize {
-        2 * (BLOCK_WORDS - GHOST_WORD) * self.blocks as usize
+        GHOSTS * self.blocks as usize
     }
 
     #[cold]
     fn halve(&mut self) {
-        for Block(block) in &mut self.table {
-            for word in &mut block[..GHOST_WORD] {
+        for block in &mut self.table {
+            for word in &mut block.counters {
                 *word = (*word >> 1) & HALVE_MASK;
             }
         }
