@@ -150,7 +150,7 @@ impl Sketch {
     ///
     /// Counter `i` takes the nibble that bits `8i + 1 ..= 8i + 4` of `bits` choose, in word
     /// `bit 8i` (0 or 1) for counter 0, `2 + bit 8` (2 or 3) for counter 1, and words 4 and 5
-    /// for counters 2 and 3: four distinct words, so each grows at most once, without branches.
+    /// for counters 2 and 3: four distinct words, so each grows at most once.
     #[inline]
     fn increment_block(block: &mut [u64; COUNTER_WORDS], bits: u64) -> u8 {
         let words = [(bits & 1) as usize, 2 + ((bits >> 8) & 1) as usize, 4, 5];
