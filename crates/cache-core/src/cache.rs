@@ -252,7 +252,7 @@ where
             Lookup::Hit(v) => Some(v),
             Lookup::Miss => None,
             Lookup::Expired(idx) => {
-                self.remove_expired(shard, idx, hash);
+                self.remove_expired(shard, idx);
                 None
             }
         }
@@ -261,9 +261,9 @@ where
     /// The rest of a `get` that found `idx` expired: removes it and counts the miss.
     #[cold]
     #[inline(never)]
-    fn remove_expired(&self, mut shard: ShardGuard<'_, Shard<K, V, P>>, idx: u32, hash: u64) {
+    fn remove_expired(&self, mut shard: ShardGuard<'_, Shard<K, V, P>>, idx: u32) {
         let mut out = Removals::new();
-        shard.remove_slot(idx, hash, RemovalCause::Expired, &mut out);
+        shard.remove_slot(idx, RemovalCause::Expired, &mut out);
         shard.n_misses += 1;
         drop(shard);
         self.dispatch(out);
@@ -291,8 +291,9 @@ where
 
     /// Inserts or replaces the value for `key`, with the cache's time-to-live and time-to-idle.
     ///
-    /// An entry heavier than a shard's share of the budget is not stored (the listener sees it
-    /// evicted with [`RemovalCause::Size`]).
+    /// An entry heavier than a shard's share of the budget, or than `u32::MAX` weight units
+    /// (4 GiB when weights are bytes), is not stored (the listener sees it evicted with
+    /// [`RemovalCause::Size`]).
     ///
     /// # Examples
     ///
@@ -436,7 +437,7 @@ where
     pub fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
         for shard in self.shards.iter() {
             let mut out = Removals::new();
-            lock_shard(&shard.0).retain(&mut keep, &self.hasher, &mut out);
+            lock_shard(&shard.0).retain(&mut keep, &mut out);
             self.dispatch(out);
         }
     }
@@ -660,7 +661,7 @@ where
                 shard.capacity = share(max_bytes, n, i);
                 let cap = shard.capacity;
                 shard.policy.set_capacity(cap);
-                shard.evict_to_fit(&self.hasher, &mut out);
+                shard.evict_to_fit(&mut out);
                 if shrinking {
                     shard.release_spare(&self.hasher);
                 }
@@ -691,7 +692,7 @@ where
             let mut round = 0;
             for shard in self.shards.iter() {
                 let mut out = Removals::new();
-                round += lock_shard(&shard.0).evict_bytes(per_shard, cause, &self.hasher, &mut out);
+                round += lock_shard(&shard.0).evict_bytes(per_shard, cause, &mut out);
                 self.dispatch(out);
             }
             if round == 0 {
@@ -729,8 +730,7 @@ where
         let mut removed = 0;
         for shard in self.shards.iter() {
             let mut out = Removals::new();
-            removed +=
-                lock_shard(&shard.0).sweep(SWEEP_BUDGET_PER_SHARD, now, &self.hasher, &mut out);
+            removed += lock_shard(&shard.0).sweep(SWEEP_BUDGET_PER_SHARD, now, &mut out);
             self.dispatch(out);
         }
         removed

@@ -174,6 +174,49 @@ fn an_entry_larger_than_a_shard_is_rejected_and_replaces_nothing_stale() {
 }
 
 #[test]
+fn an_entry_heavier_than_u32_max_is_rejected_even_within_budget() {
+    let cache: Cache<u64, u64, Lru> = Cache::builder()
+        .max_bytes(1 << 40)
+        .shards(1)
+        .weigher(|k: &u64, _: &u64| *k)
+        .build()
+        .unwrap();
+    cache.insert(u64::from(u32::MAX) >> 1, 1);
+    cache.insert(1 << 33, 2);
+    assert_eq!(cache.entry_count(), 1);
+    assert_eq!(cache.get(&(1 << 33)), None);
+    assert_eq!(cache.stats().removals(RemovalCause::Size), 1);
+}
+
+#[test]
+fn entries_stay_findable_and_removable_across_table_rehashes() {
+    // Growth and in-place rehashes (after removals leave tombstones) move entries between
+    // buckets; eviction and removal go through each entry's stored bucket, which debug builds
+    // check. Every key must end up either present or reported removed, exactly once.
+    let (cache, events) = with_events(one_shard().max_entries(3000));
+    for k in 0..60_000u64 {
+        cache.insert(k, k);
+        if k % 3 == 0 {
+            cache.remove(&(k / 2));
+        }
+        if k % 10_000 == 0 {
+            cache.retain(|key, _| key % 5 != 0);
+        }
+    }
+    let mut seen = vec![0u32; 60_000];
+    for &(k, v, cause) in events.lock().unwrap().iter() {
+        assert_eq!(k, v);
+        assert_ne!(cause, RemovalCause::Replaced);
+        seen[k as usize] += 1;
+    }
+    for k in 0..60_000u64 {
+        let present = u32::from(cache.get(&k).is_some());
+        assert_eq!(seen[k as usize] + present, 1, "key {k}");
+    }
+    assert_eq!(cache.entry_count(), 3000);
+}
+
+#[test]
 fn replacing_a_value_counts_an_update_and_tells_the_listener() {
     let (cache, events) = with_events(one_shard().max_entries(10));
     cache.insert(1, 1);
