@@ -5,22 +5,30 @@ use crate::hash::mix64;
 
 /// Seed that decorrelates the sketch's index from the caller's table hash.
 const SEED: u64 = 0x97cb_3127_c5bd_6d95;
-/// Smallest table, in 64-bit words (32 KiB), and the smallest number of entries the aging
-/// sample is sized for.
+/// Smallest table, in 64-bit words (4 KiB).
+const MIN_WORDS: usize = 512;
+/// Words per entry of a small cache's table, up to [`SMALL_CACHE_WORDS`] (32 KiB); its aging
+/// sample is sized for as many entries as the table has words.
 ///
-/// Why a floor: collision noise per counter depends on how many distinct keys a sample period
-/// brings, which for a cache much smaller than its key universe is about the period itself,
-/// so at a fixed size per entry it does not shrink with the cache. The signal does: the keys
-/// at the admission boundary of a small cache are seen less often per period (under Zipf(s),
-/// about `C^(1 - s)` times for a cache of `C` entries). A small cache therefore needs more
-/// counters per entry, and a longer period, to tell its boundary keys from noise. Measured
-/// with `cargo run --release -p eviction --example synthetic` (1,000 entries, a million
-/// keys), default minus the best classic policy: Zipf 0.6 −4.5 → 0.0, Zipf 0.8 −4.0 → +0.7,
-/// Zipf 0.9 with scans −3.2 → +0.6; suite rows all stay within a point of the best published
-/// value (OLTP 500 and 1000 gain 1.4 and 1.9). A 2,048-word floor fixed only part of it
-/// (Zipf 0.6 −1.3) and cost P3 at 152508 1.4 points. The cost is memory a cache of fewer than
-/// about 8,000 entries per shard does not charge to its entries: at most 32 KiB per shard.
-const MIN_WORDS: usize = 4096;
+/// Why small caches get more: collision noise per counter depends on how many distinct keys a
+/// sample period brings, which for a cache much smaller than its key universe is about the
+/// period itself, so at a fixed size per entry it does not shrink with the cache. The signal
+/// does: the keys at the admission boundary of a small cache are seen less often per period
+/// (under Zipf(s), about `C^(1 - s)` times for a cache of `C` entries). A small cache therefore
+/// needs more counters per entry, and a longer period, to tell its boundary keys from noise.
+///
+/// Measured with `cargo run --release -p eviction --example synthetic` (1,000 entries, a
+/// million keys), default minus the best classic policy, before → after: Zipf 0.6 −4.5 → −0.1,
+/// Zipf 0.8 −4.0 → +0.7, Zipf 0.9 with scans −3.2 → +0.5, 1 MB byte-weighted −2.7 → −0.6; the
+/// 10,000-entry rows do not change. On the suite every row stays within a point of the best
+/// published value (OLTP 500 and 1000 gain 1.4 and 1.7; gli 1000 ends 0.99 below). Other
+/// settings measured: a flat 32 KiB floor gave the same synthetic rows but cost multi2 at 284
+/// entries 3.0 points (this rule: 1.8) and, per shard, up to 32 KiB a cache does not charge to
+/// its entries; 8 words per entry cost P3 at 152508 1.6; a 16 KiB floor fixed only part of
+/// the gap and cost P3 at 152508 1.4. Memory the cache does not charge: at most 28 bytes per
+/// entry, in shards of fewer than about 8,000 entries.
+const SMALL_WORDS_PER_ENTRY: usize = 4;
+const SMALL_CACHE_WORDS: usize = 4096;
 /// Words per block (one 64-byte cache line).
 const BLOCK_WORDS: usize = 8;
 /// Counter words per block (sixteen counters each); the rest of the block holds ghost records.
@@ -87,15 +95,18 @@ impl Sketch {
         self.halvings
     }
 
-    /// Makes room for `entries` tracked entries: [`QUARTER_BYTES_PER_ENTRY`] quarter bytes each,
-    /// at least [`MIN_WORDS`] words; grows (never shrinks) once the owner tracks a quarter more,
-    /// so it keeps 3.2 to 4 bytes per entry.
+    /// Makes room for `entries` tracked entries: [`QUARTER_BYTES_PER_ENTRY`] quarter bytes each
+    /// (more for a small cache: [`SMALL_WORDS_PER_ENTRY`]), at least [`MIN_WORDS`] words; grows
+    /// (never shrinks) once the owner tracks a quarter more, so a large cache keeps 3.2 to 4
+    /// bytes per entry.
     pub(crate) fn reserve_for(&mut self, entries: usize) {
-        self.sample = SAMPLE_PER_ENTRY * entries.max(MIN_WORDS) as u64;
+        let small = (entries * SMALL_WORDS_PER_ENTRY).min(SMALL_CACHE_WORDS);
+        self.sample = SAMPLE_PER_ENTRY * entries.max(small).max(MIN_WORDS) as u64;
         if entries <= self.sized_for + self.sized_for / 4 && !self.table.is_empty() {
             return;
         }
         let words = (entries * QUARTER_BYTES_PER_ENTRY / 32)
+            .max(small)
             .max(MIN_WORDS)
             .next_multiple_of(BLOCK_WORDS);
         let blocks = (words / BLOCK_WORDS) as u64;
