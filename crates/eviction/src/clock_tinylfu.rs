@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 mod sketch;
 
-use sketch::Sketch;
+use sketch::{NO_GHOST, Sketch};
 
 /// Per-slot state: one byte. The low two bits count the hits recorded since the hand last
 /// passed (0..=2); at 2 a hit changes nothing.
@@ -210,6 +210,9 @@ pub struct ClockTinyLfu {
     ghost_span: u32,
     inv_records: f64,
     period_evictions: usize,
+    /// The last insertion's ghost distance ([`NO_GHOST`] if none) and weight, counted at the
+    /// next insertion.
+    pending_ghost: (u32, u64),
 }
 
 impl Default for ClockTinyLfu {
@@ -286,6 +289,7 @@ impl ClockTinyLfu {
             ghost_span: 0,
             inv_records: 0.0,
             period_evictions: 0,
+            pending_ghost: (NO_GHOST, 0),
         }
     }
 
@@ -649,11 +653,15 @@ impl EvictionPolicy for ClockTinyLfu {
             self.insert_slow(slot, stored);
         }
         self.n_live += 1;
-        let (f, ghost) = self.sketch.insert(hash, self.adaptive);
-        self.age_with_sketch();
-        if let Some(distance) = ghost {
-            self.window_ghost_hit(distance, u64::from(stored));
+        // The previous insertion's ghost: its record has long arrived, so the branch on it
+        // no longer waits for a cache miss (this one's block is likely still on its way).
+        let (distance, weight) = self.pending_ghost;
+        if distance != NO_GHOST {
+            self.window_ghost_hit(distance, weight);
         }
+        let (f, ghost) = self.sketch.insert(hash, self.adaptive);
+        self.pending_ghost = (ghost, u64::from(stored));
+        self.age_with_sketch();
         let queued = self.meta[i] & STATE == FREE_QUEUED;
         self.meta[i] = with_freq(WINDOW, f);
         if !queued {

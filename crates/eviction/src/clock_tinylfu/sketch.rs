@@ -52,6 +52,9 @@ struct Block {
     ghosts: [u32; GHOSTS],
 }
 /// Halving mask for the counter words: each nibble shifted right by one.
+/// What [`Sketch::insert`] returns as the ghost distance when there is none.
+pub(crate) const NO_GHOST: u32 = u32::MAX;
+
 const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 
 /// Approximate recent access counts (0..=15) of key hashes, and how many insertions ago each
@@ -149,10 +152,10 @@ impl Sketch {
     /// how many insertions ago the key was last inserted, if its ghost record survived, and
     /// records it as inserted now. Halves every counter when the sample is full.
     #[inline]
-    pub(crate) fn insert(&mut self, hash: u64, ghost: bool) -> (u8, Option<u32>) {
+    pub(crate) fn insert(&mut self, hash: u64, ghost: bool) -> (u8, u32) {
         let (block, h) = self.locate(hash);
         let Some(block) = self.table.get_mut(block) else {
-            return (0, None);
+            return (0, NO_GHOST);
         };
         let f = Self::increment_block(&mut block.counters, h);
         let distance = if ghost {
@@ -160,13 +163,19 @@ impl Sketch {
             // record; the tag is the low 12 bits of the high half (the block takes its top bits).
             let record = &mut block.ghosts[((h >> 5) & 3) as usize];
             let tag = (((h >> 32) as u32) & 0xfff).max(1);
-            let distance = (*record >> POS_BITS == tag)
-                .then(|| self.insertions.wrapping_sub(*record) & POS_MASK);
+            let since = self.insertions.wrapping_sub(*record) & POS_MASK;
+            // A select, not a branch: the record was just read from a line that is likely
+            // still arriving, and a branch on it would hold everything after it until then.
+            let distance = if *record >> POS_BITS == tag {
+                since
+            } else {
+                NO_GHOST
+            };
             *record = tag << POS_BITS | (self.insertions & POS_MASK);
             self.insertions = self.insertions.wrapping_add(1);
             distance
         } else {
-            None
+            NO_GHOST
         };
         (self.count_addition(f), distance)
     }
@@ -176,23 +185,23 @@ impl Sketch {
     /// Counter `i` takes the nibble that bits `8i + 1 ..= 8i + 4` of `bits` choose, in word
     /// `bit 8i` (0 or 1) for counter 0, `2 + bit 8` (2 or 3) for counter 1, and words 4 and 5
     /// for counters 2 and 3: four distinct words, so each grows at most once.
+    ///
+    /// Branch-free: the block is usually a cache miss, and branches on its counters (which
+    /// ones are at the minimum) are unpredictable, so each mispredicted one would stall the
+    /// insert until the line arrived instead of letting the work after it proceed.
     #[inline]
     fn increment_block(block: &mut [u64; COUNTER_WORDS], bits: u64) -> u8 {
         let words = [(bits & 1) as usize, 2 + ((bits >> 8) & 1) as usize, 4, 5];
         let shifts: [u64; DEPTH] = std::array::from_fn(|i| ((bits >> (8 * i + 1)) & 15) * 4);
         let counts: [u64; DEPTH] = std::array::from_fn(|i| (block[words[i]] >> shifts[i]) & 15);
         let min = counts[0].min(counts[1]).min(counts[2].min(counts[3]));
-        if min == 15 {
-            return 15;
-        }
         // Conservative update: only the counters at the minimum grow (the others already
-        // overcount this key because of collisions).
+        // overcount this key because of collisions); a saturated minimum (15) grows none.
+        let grow = u64::from(min < 15);
         for i in 0..DEPTH {
-            if counts[i] == min {
-                block[words[i]] += 1 << shifts[i];
-            }
+            block[words[i]] += (u64::from(counts[i] == min) & grow) << shifts[i];
         }
-        (min + 1) as u8
+        (min + grow) as u8
     }
 
     /// Counts one access without touching the table (a resident entry's hit, counted in its
