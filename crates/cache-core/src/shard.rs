@@ -350,6 +350,9 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             self.reindex();
         }
         self.evict_to_fit(out);
+        if let Some(next) = self.policy.next_victim_hint() {
+            self.slab.prefetch(next);
+        }
     }
 
     /// Removes `idx` from the table when its stored bucket is stale, which would mean a rehash

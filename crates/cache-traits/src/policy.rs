@@ -125,6 +125,17 @@ pub trait EvictionPolicy: Send {
         let _ = hash;
     }
 
+    /// The slot the policy expects to evict next, if it knows cheaply: a hint the cache uses to
+    /// prefetch that entry well before the eviction needs it. The default knows nothing.
+    ///
+    /// # Implementing
+    ///
+    /// Return a slot without changing state; a wrong or stale slot costs only a wasted prefetch.
+    #[inline]
+    fn next_victim_hint(&self) -> Option<u32> {
+        None
+    }
+
     /// Bytes of policy state kept per tracked slot (links, counters), so a byte-budgeted cache
     /// can charge it to each entry. The default is 0.
     fn bytes_per_slot(&self) -> usize {
@@ -165,5 +176,8 @@ impl<P: EvictionPolicy + ?Sized> EvictionPolicy for Box<P> {
     }
     fn prefetch_insert(&self, hash: u64) {
         (**self).prefetch_insert(hash)
+    }
+    fn next_victim_hint(&self) -> Option<u32> {
+        (**self).next_victim_hint()
     }
 }

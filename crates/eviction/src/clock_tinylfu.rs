@@ -849,6 +849,11 @@ impl EvictionPolicy for ClockTinyLfu {
         self.sketch.prefetch(hash);
     }
 
+    #[inline]
+    fn next_victim_hint(&self) -> Option<u32> {
+        self.ring.front().copied()
+    }
+
     fn bytes_per_slot(&self) -> usize {
         // State (1) with growth slack, ring ids of window entries (4 × the window share: 1 at
         // a quarter), the sketch with its ghosts (at most 4), and a stored weight (4) once
