@@ -134,7 +134,7 @@ struct Region {
 /// ratio when the boundary moved on every signal.
 ///
 /// Memory per tracked slot: one byte of state, four bytes of ring per window entry, 3.2 to 4
-/// bytes of sketch (ghosts included), grown with the number of entries tracked (never with
+/// bytes of sketch (ghosts included; up to 32 bytes below about 8,000 entries), grown with the number of entries tracked (never with
 /// the capacity, which is bytes in a cache); a slot's weight is stored
 /// (four bytes) only once weights differ. Weights are those the cache charges; the segments
 /// are shares of the capacity in the same unit. A cache that evicts within its weight
@@ -201,7 +201,7 @@ pub struct ClockTinyLfu {
     /// Main has been full since the last clear or capacity increase: from then on a candidate
     /// enters main only by beating its victim, even where the window boundary left room.
     main_filled: bool,
-    /// Boundary move accumulated in the current period, and the period's evictions so far.
+    /// Boundary move accumulated in the current period.
     pending_step: f64,
     /// The window's ghost hits of the period, in weight corrected for the ghosts' losses.
     ghost_weight: f64,
@@ -209,6 +209,7 @@ pub struct ClockTinyLfu {
     /// reciprocal of the number of ghost records; both refreshed once per period.
     ghost_span: u32,
     inv_records: f64,
+    /// Evictions in the current period.
     period_evictions: usize,
     /// The last insertion's ghost distance ([`NO_GHOST`] if none) and weight, counted at the
     /// next insertion.

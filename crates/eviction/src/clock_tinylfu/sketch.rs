@@ -51,10 +51,9 @@ struct Block {
     counters: [u64; COUNTER_WORDS],
     ghosts: [u32; GHOSTS],
 }
-/// Halving mask for the counter words: each nibble shifted right by one.
 /// What [`Sketch::insert`] returns as the ghost distance when there is none.
 pub(crate) const NO_GHOST: u32 = u32::MAX;
-
+/// Halving mask for the counter words: each nibble shifted right by one.
 const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 
 /// Approximate recent access counts (0..=15) of key hashes, and how many insertions ago each
@@ -65,7 +64,8 @@ const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 /// one of which is the key's. So everything an insertion reads and writes is one cache line,
 /// which [`prefetch`](Self::prefetch) can fetch ahead.
 ///
-/// The table holds 3.2 to 4 bytes per tracked entry, growing as the owner tracks more. A key's
+/// The table holds 3.2 to 4 bytes per tracked entry (more in a small cache, see
+/// [`SMALL_WORDS_PER_ENTRY`]), growing as the owner tracks more. A key's
 /// block is its hash's high half scaled to the number of blocks (monotone in the hash), so
 /// growing copies each new block from the old block that covered the same hashes and keeps
 /// almost every count and ghost. Updates are conservative (only the counters at the key's
