@@ -9,7 +9,7 @@ use hashbrown::HashTable;
 
 use crate::load::Flight;
 use crate::removals::{Removal, Removals};
-use crate::slab::Slab;
+use crate::slab::{Slab, prefetch_line};
 
 /// The heaviest entry a shard stores, in weight units: entry weights are kept in 32 bits.
 /// Heavier entries are rejected like entries heavier than the shard's budget.
@@ -101,6 +101,9 @@ pub(crate) struct Shard<K, V, P> {
     hits: [(u32, u64); HIT_BUFFER],
     /// Loads in flight for absent keys (single-flight).
     flights: HashTable<(K, Arc<Flight<V>>)>,
+    /// Address of the table's control bytes, used only to prefetch buckets: `reindex` refreshes
+    /// it whenever the table moves, and a stale address costs one wasted prefetch, nothing more.
+    ctrl_addr: usize,
 }
 
 impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
@@ -121,6 +124,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             sweep_cursor: 0,
             hits: [(0, 0); HIT_BUFFER],
             flights: HashTable::new(),
+            ctrl_addr: 0,
         }
     }
 
@@ -171,6 +175,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     {
         let Some(idx) = self.find(hash, key) else {
             self.n_misses += 1;
+            self.prefetch_victim_bucket();
             return Lookup::Miss;
         };
         if !self.expiry.is_empty() && !self.touch_expiry(idx, clock) {
@@ -375,8 +380,31 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     fn reindex(&mut self) {
         for bucket in self.table.iter_buckets() {
             // SAFETY: `iter_buckets` yields occupied buckets, which hold occupied slot ids.
-            let idx = *unsafe { self.table.get_bucket_unchecked(bucket) };
-            unsafe { self.slab.get_mut(idx) }.bucket = bucket_u32(bucket);
+            let id = unsafe { self.table.get_bucket_unchecked(bucket) };
+            // hashbrown lays bucket `b`'s value out at `ctrl - (b + 1) * size_of::<T>()`.
+            self.ctrl_addr = std::ptr::from_ref(id) as usize + (bucket + 1) * 4;
+            unsafe { self.slab.get_mut(*id) }.bucket = bucket_u32(bucket);
+        }
+    }
+
+    /// After a miss, which a read-through caller follows with an insert and so an eviction:
+    /// fetches the table bucket of the policy's next victim (its control byte and its slot id)
+    /// while the caller loads the value, so the eviction does not wait for it. The victim's
+    /// entry, which says where its bucket is, was prefetched when the last insert ended.
+    #[inline]
+    fn prefetch_victim_bucket(&self) {
+        let Some(victim) = self.policy.next_victim_hint() else {
+            return;
+        };
+        if let Some(slot) = self.slab.slot_ptr(victim) {
+            // SAFETY: slots below the slab's length have been written at least once, and taking
+            // an entry out leaves its bytes in place, so the field is initialised; a stale value
+            // only misdirects a prefetch.
+            let bucket = unsafe { std::ptr::addr_of!((*slot).bucket).read() } as usize;
+            if bucket < self.table.num_buckets() {
+                prefetch_line(self.ctrl_addr.wrapping_add(bucket));
+                prefetch_line(self.ctrl_addr.wrapping_sub((bucket + 1) * 4));
+            }
         }
     }
 

@@ -52,15 +52,16 @@ impl<T> Slab<T> {
     /// Hints the CPU to fetch slot `idx` (occupied or not) into cache; out of range does nothing.
     #[inline]
     pub(crate) fn prefetch(&self, idx: u32) {
-        #[cfg(target_arch = "x86_64")]
         if let Some(slot) = self.slots.get(idx as usize) {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            // SAFETY: SSE is part of x86-64's baseline; a prefetch reads nothing the program
-            // sees and cannot fault.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(slot).cast()) };
+            prefetch_line(std::ptr::from_ref(slot) as usize);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = idx;
+    }
+
+    /// A pointer to slot `idx`, occupied or not; `None` past the slab's end. Every slot below
+    /// the end has been written at least once.
+    #[inline]
+    pub(crate) fn slot_ptr(&self, idx: u32) -> Option<*const T> {
+        self.slots.get(idx as usize).map(MaybeUninit::as_ptr)
     }
 
     /// The entry in `idx`, mutably.
@@ -111,4 +112,18 @@ impl<T> Slab<T> {
     pub(crate) fn allocated_bytes(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<T>() + self.free.capacity() * 4
     }
+}
+
+/// Hints the CPU to fetch the cache line holding `addr`. A prefetch reads nothing the program
+/// sees and cannot fault, so any address will do, stale or not.
+#[inline]
+pub(crate) fn prefetch_line(addr: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: SSE is part of x86-64's baseline, and a prefetch has no memory effects.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(addr as *const i8) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
 }
