@@ -89,6 +89,13 @@ fn main() {
             row(&format!("zipf {s}"), &trace, capacity);
         }
     }
+    // A key universe a hundred times the larger cache, where the sketch's collision noise is
+    // highest.
+    let cdf = zipf(1_000_000, 0.8);
+    let trace = Trace::from_keys((0..n).map(|_| draw(&cdf, &mut rng)).collect());
+    for capacity in [10_000, 50_000] {
+        row("zipf 0.8, 10^6 keys", &trace, capacity);
+    }
     // Zipf 0.9 over a key space replaced every 100 000 requests.
     let cdf = zipf(100_000, 0.9);
     let keys = (0..n)

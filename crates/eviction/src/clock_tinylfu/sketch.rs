@@ -7,28 +7,34 @@ use crate::hash::mix64;
 const SEED: u64 = 0x97cb_3127_c5bd_6d95;
 /// Smallest table, in 64-bit words (4 KiB).
 const MIN_WORDS: usize = 512;
-/// Words per entry of a small cache's table, up to [`SMALL_CACHE_WORDS`] (32 KiB); its aging
-/// sample is sized for as many entries as the table has words.
+/// The table's size is the largest of these tiers, each `(words per entry, up to words)`, and
+/// of [`QUARTER_BYTES_PER_ENTRY`] for any size: a small cache gets 4 words (48 counters) per
+/// entry up to 32 KiB, a mid-sized one 2 words (24 counters) per entry up to 256 KiB, then
+/// the table stays at 256 KiB until the base rate of 4 bytes per entry passes it (at about
+/// 64,000 entries). The aging sample is sized for as many entries as the first tier's words.
 ///
-/// Why small caches get more: collision noise per counter depends on how many distinct keys a
-/// sample period brings, which for a cache much smaller than its key universe is about the
+/// Why smaller caches get more: collision noise per counter depends on how many distinct keys
+/// a sample period brings, which for a cache much smaller than its key universe is about the
 /// period itself, so at a fixed size per entry it does not shrink with the cache. The signal
 /// does: the keys at the admission boundary of a small cache are seen less often per period
-/// (under Zipf(s), about `C^(1 - s)` times for a cache of `C` entries). A small cache therefore
-/// needs more counters per entry, and a longer period, to tell its boundary keys from noise.
+/// (under Zipf(s), about `C^(1 - s)` times for a cache of `C` entries). A smaller cache
+/// therefore needs more counters per entry to tell its boundary keys from noise; a large one
+/// keeps the base rate, which the memory target of 48 bytes per entry at a million entries
+/// leaves room for.
 ///
-/// Measured with `cargo run --release -p eviction --example synthetic` (1,000 entries, a
-/// million keys), default minus the best classic policy, before → after: Zipf 0.6 −4.5 → −0.1,
-/// Zipf 0.8 −4.0 → +0.7, Zipf 0.9 with scans −3.2 → +0.5, 1 MB byte-weighted −2.7 → −0.6; the
-/// 10,000-entry rows do not change. On the suite every row stays within a point of the best
-/// published value (OLTP 500 and 1000 gain 1.4 and 1.7; gli 1000 ends 0.99 below). Other
-/// settings measured: a flat 32 KiB floor gave the same synthetic rows but cost multi2 at 284
-/// entries 3.0 points (this rule: 1.8) and, per shard, up to 32 KiB a cache does not charge to
-/// its entries; 8 words per entry cost P3 at 152508 1.6; a 16 KiB floor fixed only part of
-/// the gap and cost P3 at 152508 1.4. Memory the cache does not charge: at most 28 bytes per
-/// entry, in shards of fewer than about 8,000 entries.
-const SMALL_WORDS_PER_ENTRY: usize = 4;
-const SMALL_CACHE_WORDS: usize = 4096;
+/// Measured with `cargo run --release -p eviction --example synthetic` (a million requests
+/// over 100,000 keys), default minus the best classic policy. The first tier, before → after:
+/// at 1,000 entries Zipf 0.6 −4.5 → −0.1, Zipf 0.8 −4.0 → +0.7, Zipf 0.9 with scans −3.2 →
+/// +0.5, 1 MB byte-weighted −2.7 → −0.6. The second tier, together with a main-tail weight of
+/// 0.5 instead of 0.4 (a better sketch makes admission stricter, which the old weight let the
+/// window answer by growing past its best size): at 10,000 entries Zipf 0.6 −2.05 → −1.44,
+/// Zipf 0.8 −1.46 → −0.99, Zipf 1.0 −1.00 → −0.74, Zipf 0.9 with scans −1.62 → −0.50; Zipf 0.8
+/// over a million keys −2.86 → −0.27. On the suite every row stays within a point of the best
+/// published value. Other settings measured: a flat 32 KiB floor cost multi2 at 284 entries
+/// 3.0 points; 8 words per entry cost P3 at 152508 1.6; a second tier up to 512 KiB cost Zipf
+/// 0.6 at 50,000 entries 0.4 more. Memory the cache does not charge to entries: at most
+/// 28 bytes per entry in shards under about 8,000 entries, 12 in shards under 64,000.
+const TIERS: [(usize, usize); 2] = [(4, 4096), (2, 32768)];
 /// Words per block (one 64-byte cache line).
 const BLOCK_WORDS: usize = 8;
 /// Counter words per block (sixteen counters each); the rest of the block holds ghost records.
@@ -64,8 +70,8 @@ const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 /// one of which is the key's. So everything an insertion reads and writes is one cache line,
 /// which [`prefetch`](Self::prefetch) can fetch ahead.
 ///
-/// The table holds 3.2 to 4 bytes per tracked entry (more in a small cache, see
-/// [`SMALL_WORDS_PER_ENTRY`]), growing as the owner tracks more. A key's
+/// The table holds 3.2 to 4 bytes per tracked entry beyond about 64,000 entries (more in a
+/// smaller cache, see [`TIERS`]), growing as the owner tracks more. A key's
 /// block is its hash's high half scaled to the number of blocks (monotone in the hash), so
 /// growing copies each new block from the old block that covered the same hashes and keeps
 /// almost every count and ghost. Updates are conservative (only the counters at the key's
@@ -99,17 +105,18 @@ impl Sketch {
     }
 
     /// Makes room for `entries` tracked entries: [`QUARTER_BYTES_PER_ENTRY`] quarter bytes each
-    /// (more for a small cache: [`SMALL_WORDS_PER_ENTRY`]), at least [`MIN_WORDS`] words; grows
+    /// (more for a smaller cache: [`TIERS`]), at least [`MIN_WORDS`] words; grows
     /// (never shrinks) once the owner tracks a quarter more, so a large cache keeps 3.2 to 4
     /// bytes per entry.
     pub(crate) fn reserve_for(&mut self, entries: usize) {
-        let small = (entries * SMALL_WORDS_PER_ENTRY).min(SMALL_CACHE_WORDS);
+        let [small, mid] = TIERS.map(|(per_entry, max)| (entries * per_entry).min(max));
         self.sample = SAMPLE_PER_ENTRY * entries.max(small).max(MIN_WORDS) as u64;
         if entries <= self.sized_for + self.sized_for / 4 && !self.table.is_empty() {
             return;
         }
         let words = (entries * QUARTER_BYTES_PER_ENTRY / 32)
             .max(small)
+            .max(mid)
             .max(MIN_WORDS)
             .next_multiple_of(BLOCK_WORDS);
         let blocks = (words / BLOCK_WORDS) as u64;
