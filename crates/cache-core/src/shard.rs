@@ -479,10 +479,14 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         });
     }
 
-    /// Evicts in policy order until weight and entry count are within bounds.
+    /// Evicts in policy order until weight and entry count are within bounds. The policy's
+    /// own memory beyond its per-entry charge counts against the weight budget, up to a
+    /// quarter of it ([`EvictionPolicy::extra_bytes`]).
     pub(crate) fn evict_to_fit(&mut self, out: &mut Removals<K, V>) {
         self.replay_hits();
-        while self.weighted > self.capacity || self.table.len() as u64 > self.max_entries {
+        let extra = self.policy.extra_bytes().min(self.capacity / 4);
+        let budget = self.capacity - extra;
+        while self.weighted > budget || self.table.len() as u64 > self.max_entries {
             let Some(victim) = self.policy.evict() else {
                 break;
             };

@@ -517,3 +517,60 @@ fn removed_values_go_to_the_reclaimer_with_their_weight() {
     let w = cache.entry_overhead();
     assert_eq!(*sink.0.lock().unwrap(), vec![(0, w), (1, w), (2, w)]);
 }
+
+/// LRU beside a table of a fixed size that its per-slot charge does not cover.
+#[derive(Default)]
+struct LruWithTable(Lru);
+
+impl cache_traits::EvictionPolicy for LruWithTable {
+    fn name(&self) -> &'static str {
+        "lru-with-table"
+    }
+    fn set_capacity(&mut self, capacity: u64) {
+        self.0.set_capacity(capacity)
+    }
+    fn on_insert(&mut self, slot: u32, hash: u64, weight: u64) {
+        self.0.on_insert(slot, hash, weight)
+    }
+    fn on_access(&mut self, slot: u32, hash: u64) {
+        self.0.on_access(slot, hash)
+    }
+    fn on_update(&mut self, slot: u32, hash: u64, old: u64, new: u64) {
+        self.0.on_update(slot, hash, old, new)
+    }
+    fn on_remove(&mut self, slot: u32) {
+        self.0.on_remove(slot)
+    }
+    fn evict(&mut self) -> Option<u32> {
+        self.0.evict()
+    }
+    fn clear(&mut self) {
+        self.0.clear()
+    }
+    fn bytes_per_slot(&self) -> usize {
+        self.0.bytes_per_slot()
+    }
+    fn extra_bytes(&self) -> u64 {
+        3000
+    }
+}
+
+#[test]
+fn a_policys_extra_memory_counts_against_the_budget_up_to_a_quarter() {
+    for (budget, room) in [(100_000, 97_000), (8000, 6000)] {
+        let cache: Cache<u64, u64, LruWithTable> = Cache::builder()
+            .shards(1)
+            .max_bytes(budget)
+            .build()
+            .unwrap();
+        for k in 0..10_000 {
+            cache.insert(k, k);
+        }
+        let held = cache.weighted_size();
+        // Full to within one entry of the room the table leaves.
+        assert!(
+            held <= room && held + cache.entry_overhead() + 16 > room,
+            "{held} of {room}"
+        );
+    }
+}

@@ -141,6 +141,45 @@ pub trait EvictionPolicy: Send {
     fn bytes_per_slot(&self) -> usize {
         0
     }
+
+    /// Bytes of policy state beyond [`bytes_per_slot`](Self::bytes_per_slot) for each tracked
+    /// slot, such as a frequency table kept larger than that for a small cache. A byte-budgeted
+    /// cache counts them against its budget, up to a quarter of it (so a fixed-size table
+    /// cannot crowd out a tiny cache); the simulator does not. The default is 0.
+    ///
+    /// # Implementing
+    ///
+    /// Return a figure kept up to date as the state grows: the cache reads it on every insert.
+    ///
+    /// ```
+    /// use cache_traits::EvictionPolicy;
+    ///
+    /// struct Fifo {
+    ///     queue: std::collections::VecDeque<u32>,
+    ///     // A table of 64 KiB, whatever the number of entries.
+    ///     table: Box<[u64; 8192]>,
+    /// }
+    ///
+    /// impl EvictionPolicy for Fifo {
+    ///     fn name(&self) -> &'static str { "fifo" }
+    ///     fn set_capacity(&mut self, _: u64) {}
+    ///     fn on_insert(&mut self, slot: u32, _: u64, _: u64) { self.queue.push_back(slot) }
+    ///     fn on_access(&mut self, _: u32, _: u64) {}
+    ///     fn on_update(&mut self, _: u32, _: u64, _: u64, _: u64) {}
+    ///     fn on_remove(&mut self, slot: u32) { self.queue.retain(|&s| s != slot) }
+    ///     fn evict(&mut self) -> Option<u32> { self.queue.pop_front() }
+    ///     fn clear(&mut self) { self.queue.clear() }
+    ///     fn bytes_per_slot(&self) -> usize { 4 }
+    ///     fn extra_bytes(&self) -> u64 { std::mem::size_of_val(&*self.table) as u64 }
+    /// }
+    ///
+    /// let fifo = Fifo { queue: Default::default(), table: Box::new([0; 8192]) };
+    /// assert_eq!(fifo.extra_bytes(), 65536);
+    /// ```
+    #[inline]
+    fn extra_bytes(&self) -> u64 {
+        0
+    }
 }
 
 impl<P: EvictionPolicy + ?Sized> EvictionPolicy for Box<P> {
@@ -170,6 +209,9 @@ impl<P: EvictionPolicy + ?Sized> EvictionPolicy for Box<P> {
     }
     fn bytes_per_slot(&self) -> usize {
         (**self).bytes_per_slot()
+    }
+    fn extra_bytes(&self) -> u64 {
+        (**self).extra_bytes()
     }
     fn is_referenced(&self, slot: u32) -> bool {
         (**self).is_referenced(slot)

@@ -63,6 +63,10 @@ const ADMISSION_MARGIN: u8 = 1;
 const PERIOD_DIVISOR: usize = 32;
 const MIN_PERIOD: usize = 16;
 
+/// Sketch bytes charged per tracked slot in [`bytes_per_slot`](EvictionPolicy::bytes_per_slot);
+/// the rest of the sketch is [`extra_bytes`](EvictionPolicy::extra_bytes).
+const SKETCH_BYTES_PER_SLOT: u64 = 4;
+
 /// Growth of the ring and the per-slot vectors: a sixteenth more, so slack stays small.
 const GROWTH_DIVISOR: usize = 16;
 
@@ -862,7 +866,15 @@ impl EvictionPolicy for ClockTinyLfu {
         // State (1) with growth slack, ring ids of window entries (4 × the window share: 1 at
         // a quarter), the sketch with its ghosts (at most 4), and a stored weight (4) once
         // weights differ.
-        2 + 1 + 4 + 4
+        2 + 1 + SKETCH_BYTES_PER_SLOT as usize + 4
+    }
+
+    #[inline]
+    fn extra_bytes(&self) -> u64 {
+        // A smaller cache's sketch holds more than the per-slot charge (see `sketch::TIERS`).
+        self.sketch
+            .bytes()
+            .saturating_sub(SKETCH_BYTES_PER_SLOT * self.n_live as u64)
     }
 }
 
