@@ -221,7 +221,10 @@ fn a_table_under_churn_is_rebuilt_at_its_size_not_doubled() {
     // Near capacity, about one eviction in a hundred leaves a tombstone. When they have used up
     // the table's room, hashbrown would double it (more than half is live); the shard rebuilds
     // it at its size instead. Every key must stay findable through the rebuilds.
-    let (cache, events) = with_events(one_shard().max_entries(5000));
+    // A byte budget of 5000 entries (a u64 entry weighs its overhead: it owns no heap).
+    let probe: Cache<u64, u64, Lru> = one_shard().max_bytes(1 << 20).build().unwrap();
+    let per_entry = probe.entry_overhead();
+    let (cache, events) = with_events(one_shard().max_bytes(5000 * per_entry));
     for k in 0..2_000_000u64 {
         cache.insert(k, k);
     }
