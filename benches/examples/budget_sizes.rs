@@ -19,49 +19,45 @@ fn allocated() -> u64 {
     tikv_jemalloc_ctl::stats::allocated::read().expect("jemalloc stats.allocated") as u64
 }
 
+/// Fills a fresh cache of `kib` KiB with `count` values from `value` and prints one row.
+fn row<V: Clone + Send + Sync + cache_traits::HeapSize + 'static>(
+    label: &str,
+    kib: u64,
+    count: u64,
+    mut value: impl FnMut(u64) -> V,
+) {
+    let budget = kib << 10;
+    let before = allocated();
+    let cache: query_cache::Cache<u64, V> = query_cache::Cache::builder()
+        .max_bytes(budget)
+        .build()
+        .expect("a valid budget");
+    for k in 0..count {
+        cache.insert(k, value(k));
+    }
+    let ratio = allocated().saturating_sub(before) as f64 / budget as f64;
+    println!(
+        "{label:<8} {kib:>10} {ratio:>10.3} {:>9} {:>8}",
+        cache.entry_count(),
+        cache.shard_count()
+    );
+}
+
 fn main() {
     println!(
         "{:<8} {:>10} {:>10} {:>9} {:>8}",
         "values", "budget KiB", "alloc/budg", "entries", "shards"
     );
     for kib in [256u64, 1024, 4096, 16384, 65536] {
-        let budget = kib << 10;
-        let before = allocated();
-        let cache: query_cache::Cache<u64, u64> = query_cache::Cache::builder()
-            .max_bytes(budget)
-            .build()
-            .expect("a valid budget");
-        for k in 0..budget / 8 {
-            cache.insert(k, k);
-        }
-        let ratio = allocated().saturating_sub(before) as f64 / budget as f64;
-        println!(
-            "{:<8} {kib:>10} {ratio:>10.3} {:>9} {:>8}",
-            "u64",
-            cache.entry_count(),
-            cache.shard_count()
-        );
+        row("u64", kib, (kib << 10) / 8, |k| k);
     }
     for kib in [1024u64, 16384, 65536] {
-        let budget = kib << 10;
-        let before = allocated();
-        let cache: query_cache::Cache<u64, String> = query_cache::Cache::builder()
-            .max_bytes(budget)
-            .build()
-            .expect("a valid budget");
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for k in 0..budget / 100 {
+        row("16-415 B", kib, (kib << 10) / 100, |_| {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            cache.insert(k, "x".repeat(16 + (x % 400) as usize));
-        }
-        let ratio = allocated().saturating_sub(before) as f64 / budget as f64;
-        println!(
-            "{:<8} {kib:>10} {ratio:>10.3} {:>9} {:>8}",
-            "16-415 B",
-            cache.entry_count(),
-            cache.shard_count()
-        );
+            "x".repeat(16 + (x % 400) as usize)
+        });
     }
 }
