@@ -168,7 +168,8 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
     /// # Errors
     ///
     /// [`BuildError`] when no bound is set, a bound or duration is zero, the shard count is not
-    /// a power of two, or the byte budget cannot hold one entry per shard.
+    /// a power of two or exceeds `max_entries`, or the byte budget cannot hold one entry per
+    /// shard.
     pub fn build(self) -> Result<Cache<K, V, P, S>, BuildError>
     where
         P: EvictionPolicy,
@@ -199,6 +200,13 @@ pub enum BuildError {
     ZeroDuration(&'static str),
     /// The shard count was zero, not a power of two, or above the limit.
     BadShards(usize),
+    /// More shards were set than `max_entries`: some shard could hold no entry.
+    MoreShardsThanEntries {
+        /// The shard count that was set.
+        shards: usize,
+        /// The entry bound that was set.
+        max_entries: u64,
+    },
     /// The byte budget is too small for one entry in each shard.
     BudgetTooSmall {
         /// The budget that was set.
@@ -230,6 +238,13 @@ impl fmt::Display for BuildError {
             BuildError::BadShards(n) => write!(
                 f,
                 "shards is {n}: use a power of two from 1 to {MAX_SHARDS}, or leave it unset for the default"
+            ),
+            BuildError::MoreShardsThanEntries {
+                shards,
+                max_entries,
+            } => write!(
+                f,
+                "shards is {shards} but max_entries is {max_entries}, so some shard could hold no entry: set at most {max_entries} shards, or leave shards unset"
             ),
             BuildError::BudgetTooSmall { max_bytes, needed } => write!(
                 f,

@@ -18,7 +18,7 @@ use crate::builder::{BuildError, CacheBuilder, MAX_SHARDS};
 use crate::load::{Flight, LoadError, Outcome};
 use crate::lock::{ShardGuard, ShardLock};
 use crate::removals::Removals;
-use crate::shard::{Entry, Expiry, Lookup, Shard};
+use crate::shard::{Entry, Expiry, Fault, Lookup, Shard};
 
 /// The eviction listener's type.
 pub(crate) type Listener<K, V> = Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>;
@@ -86,6 +86,9 @@ pub struct Cache<K, V, P, S = DefaultHashBuilder> {
     name: String,
     overhead: u64,
     capacity: AtomicU64,
+    /// Held by `set_capacity` from its first shard to its last, so that two concurrent calls
+    /// cannot leave the shards with a mix of both budgets.
+    resizing: ShardLock<()>,
     max_entries: u64,
     ttl: Option<u64>,
     tti: Option<u64>,
@@ -149,6 +152,12 @@ impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
             Some(n) if n == 0 || !n.is_power_of_two() || n > MAX_SHARDS => {
                 return Err(BuildError::BadShards(n));
             }
+            Some(n) if n as u64 > max_entries => {
+                return Err(BuildError::MoreShardsThanEntries {
+                    shards: n,
+                    max_entries,
+                });
+            }
             Some(n) => n,
             None => default_shards(max_bytes, max_entries),
         };
@@ -159,13 +168,15 @@ impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
             });
         }
         let mut first = Some(probe);
+        let unit_weights = b.max_bytes.is_none();
         let shards = (0..n_shards)
             .map(|i| {
                 let policy = first.take().unwrap_or_else(|| (b.policy)());
                 let shard = Shard::new(
                     policy,
                     share(max_bytes, n_shards, i),
-                    share(max_entries, n_shards, i).max(1),
+                    share(max_entries, n_shards, i),
+                    unit_weights,
                 );
                 Padded(ShardLock::new(shard))
             })
@@ -181,6 +192,7 @@ impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
             name: b.name,
             overhead,
             capacity: AtomicU64::new(max_bytes),
+            resizing: ShardLock::new(()),
             max_entries,
             ttl: b.time_to_live.map(nanos),
             tti: b.time_to_idle.map(nanos),
@@ -369,10 +381,16 @@ where
         let weight = self.weigh(&key, &value, &expiry);
         let hash = self.hash(&key);
         let mut out = Removals::new();
-        self.lock(hash)
-            .insert(hash, key, value, weight, expiry, &self.hasher, &mut out);
+        let fault = {
+            let mut shard = self.lock(hash);
+            shard.insert(hash, key, value, weight, expiry, &self.hasher, &mut out);
+            shard.take_fault()
+        };
         if !out.is_empty() {
             self.dispatch(out);
+        }
+        if let Some(fault) = fault {
+            raise(fault);
         }
     }
 
@@ -394,7 +412,8 @@ where
     {
         let hash = self.hash(key);
         let mut out = Removals::new();
-        self.lock(hash).remove(hash, key, &*self.clock, &mut out);
+        let cancelled = self.lock(hash).remove(hash, key, &*self.clock, &mut out);
+        drop(cancelled);
         let removal = out.into_iter().next()?;
         if let Some(listener) = &self.listener {
             listener(&removal.key, &removal.value, removal.cause);
@@ -402,7 +421,8 @@ where
         (removal.cause == RemovalCause::Explicit).then_some(removal.value)
     }
 
-    /// Removes every entry.
+    /// Removes every entry. Loads in flight when it runs still return their values to their
+    /// callers, but do not store them.
     ///
     /// # Examples
     ///
@@ -416,7 +436,8 @@ where
     pub fn invalidate_all(&self) {
         for shard in self.shards.iter() {
             let mut out = Removals::new();
-            lock_shard(&shard.0).clear(RemovalCause::Explicit, &mut out);
+            let cancelled = lock_shard(&shard.0).clear(RemovalCause::Explicit, &mut out);
+            drop(cancelled);
             self.dispatch(out);
         }
     }
@@ -545,6 +566,11 @@ where
     }
 
     /// Runs the loader for a flight this caller leads, and publishes its outcome.
+    ///
+    /// The guard stays armed until the outcome is published, so that user code panicking at
+    /// any step (the loader, the weigher, `Clone`, the key's `Hash` in the table) still wakes
+    /// the waiters. A removal of the key (or of every entry) while the loader runs cancels the
+    /// flight: the value goes to this caller and the waiters, but is not stored.
     fn lead<E>(
         &self,
         hash: u64,
@@ -564,39 +590,45 @@ where
         let started = self.clock.now_nanos();
         let result = init();
         let elapsed = self.clock.now_nanos().saturating_sub(started);
-        guard.armed = false;
         match result {
             Ok(value) => {
                 let expiry = self.expiry(self.ttl, self.tti);
                 let weight = self.weigh(&key, &value, &expiry);
+                let for_waiters = value.clone();
+                let stored = value.clone();
                 let mut out = Removals::new();
-                {
+                let (registered, unstored, fault) = {
                     let mut shard = self.lock(hash);
-                    shard.end_flight(hash, &flight);
+                    let registered = shard.end_flight(hash, &flight);
                     shard.stats.load_successes += 1;
                     shard.stats.load_nanos += elapsed;
-                    shard.insert(
-                        hash,
-                        key,
-                        value.clone(),
-                        weight,
-                        expiry,
-                        &self.hasher,
-                        &mut out,
-                    );
-                }
-                flight.finish(Outcome::Loaded(value.clone()));
+                    let unstored = if registered.is_some() {
+                        shard.insert(hash, key, stored, weight, expiry, &self.hasher, &mut out);
+                        None
+                    } else {
+                        Some((key, stored))
+                    };
+                    (registered, unstored, shard.take_fault())
+                };
+                guard.armed = false;
+                flight.finish(Outcome::Loaded(for_waiters));
+                drop((registered, unstored));
                 self.dispatch(out);
+                if let Some(fault) = fault {
+                    raise(fault);
+                }
                 Ok(value)
             }
             Err(e) => {
-                {
+                let registered = {
                     let mut shard = self.lock(hash);
-                    shard.end_flight(hash, &flight);
                     shard.stats.load_failures += 1;
                     shard.stats.load_nanos += elapsed;
-                }
+                    shard.end_flight(hash, &flight)
+                };
+                guard.armed = false;
                 flight.finish(Outcome::Failed);
+                drop(registered);
                 Err(LoadError::Failed(e))
             }
         }
@@ -615,6 +647,9 @@ where
         self.dispatch_slow(out);
     }
 
+    ///
+    /// A listener, reclaimer or `Drop` that panics does not stop the others: every removal is
+    /// still delivered and dropped, then the first panic resumes.
     #[inline(never)]
     fn dispatch_slow(&self, out: Removals<K, V>) {
         let mut panic = None;
@@ -625,9 +660,12 @@ where
                     panic.get_or_insert(payload);
                 }
             }
-            match &self.reclaimer {
+            let released = catch_unwind(AssertUnwindSafe(|| match &self.reclaimer {
                 Some(reclaimer) => reclaimer.reclaim((r.key, r.value), r.weight),
                 None => drop(r),
+            }));
+            if let Err(payload) = released {
+                panic.get_or_insert(payload);
             }
         }
         if let Some(payload) = panic {
@@ -652,21 +690,29 @@ where
     /// ```
     pub fn set_capacity(&self, max_bytes: u64) {
         let max_bytes = max_bytes.max(self.overhead * self.shards.len() as u64);
+        let _resizing = self.resizing.lock();
         let shrinking = max_bytes < self.capacity.swap(max_bytes, Ordering::Relaxed);
         let n = self.shards.len();
+        let mut fault = None;
         for (i, shard) in self.shards.iter().enumerate() {
             let mut out = Removals::new();
             {
                 let mut shard = lock_shard(&shard.0);
-                shard.capacity = share(max_bytes, n, i);
-                let cap = shard.capacity;
-                shard.policy.set_capacity(cap);
-                shard.evict_to_fit(&mut out);
+                shard.set_budget_guarded(share(max_bytes, n, i), &mut out);
                 if shrinking {
                     shard.release_spare(&self.hasher);
                 }
+                fault = fault.or(shard.take_fault());
             }
-            self.dispatch(out);
+            // A listener's panic waits until every shard has its budget.
+            let dispatched = catch_unwind(AssertUnwindSafe(|| self.dispatch(out)));
+            if let Err(payload) = dispatched {
+                fault = fault.or(Some(Fault::Panic(payload)));
+            }
+        }
+        drop(_resizing);
+        if let Some(fault) = fault {
+            raise(fault);
         }
     }
 
@@ -692,8 +738,15 @@ where
             let mut round = 0;
             for shard in self.shards.iter() {
                 let mut out = Removals::new();
-                round += lock_shard(&shard.0).evict_bytes(per_shard, cause, &mut out);
+                let fault = {
+                    let mut shard = lock_shard(&shard.0);
+                    round += shard.evict_bytes(per_shard, cause, &mut out);
+                    shard.take_fault()
+                };
                 self.dispatch(out);
+                if let Some(fault) = fault {
+                    raise(fault);
+                }
             }
             if round == 0 {
                 break;
@@ -792,6 +845,31 @@ impl<K, V, P, S> Cache<K, V, P, S> {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Each shard's weight budget, for tests.
+    #[cfg(test)]
+    pub(crate) fn shard_budgets(&self) -> Vec<u64> {
+        self.shards
+            .iter()
+            .map(|s| lock_shard(&s.0).capacity)
+            .collect()
+    }
+}
+
+/// Reports a fault of user code once the shard lock is released and the removals are handed
+/// out: a panic resumes; a broken policy rule panics in debug builds and is ignored in release
+/// builds (the shard has already evicted in the policy's place).
+#[cold]
+#[inline(never)]
+fn raise(fault: Fault) {
+    match fault {
+        Fault::Panic(payload) => resume_unwind(payload),
+        Fault::Contract(message) => {
+            if cfg!(debug_assertions) {
+                panic!("{message}");
+            }
+        }
+    }
 }
 
 /// Locks a shard. A panic under a shard lock leaves the shard consistent (user code runs there
@@ -828,12 +906,13 @@ where
 {
     fn drop(&mut self) {
         if self.armed {
-            {
+            let registered = {
                 let mut shard = self.cache.lock(self.hash);
-                shard.end_flight(self.hash, self.flight);
                 shard.stats.load_failures += 1;
-            }
+                shard.end_flight(self.hash, self.flight)
+            };
             self.flight.finish(Outcome::Panicked);
+            drop(registered);
         }
     }
 }

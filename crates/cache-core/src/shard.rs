@@ -1,7 +1,9 @@
 //! One shard: a hash table of slot ids, a slab of entries, a policy and counters, under one lock.
 
+use std::any::Any;
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use cache_traits::{CacheStats, Clock, EvictionPolicy, RemovalCause};
@@ -60,6 +62,18 @@ impl Expiry {
     }
 }
 
+/// What went wrong in user code during a shard operation: the shard has recovered (it is
+/// consistent and within its bounds), and the cache reports the fault once it has released the
+/// lock and handed out the removals.
+pub(crate) enum Fault {
+    /// User code (the policy, or a key's `Hash` while the table rehashed) panicked: the panic
+    /// resumes in the caller.
+    Panic(Box<dyn Any + Send>),
+    /// The policy broke a rule of [`EvictionPolicy`]; the message names the policy and the
+    /// rule. Debug builds panic with it; release builds carry on.
+    Contract(String),
+}
+
 /// Hits buffered before the policy hears of them.
 const HIT_BUFFER: usize = 32;
 
@@ -104,11 +118,19 @@ pub(crate) struct Shard<K, V, P> {
     /// Address of the table's control bytes, used only to prefetch buckets: `reindex` refreshes
     /// it whenever the table moves, and a stale address costs one wasted prefetch, nothing more.
     ctrl_addr: usize,
+    /// Whether only an entry count bounds the shard: the policy then sees every entry weigh 1
+    /// and a capacity of `max_entries`, as in the simulator, instead of bytes against a
+    /// budget of `u64::MAX`.
+    unit_weights: bool,
+    /// A fault of user code for the cache to report (see [`Fault`]).
+    fault: Option<Fault>,
 }
 
 impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
-    pub(crate) fn new(mut policy: P, capacity: u64, max_entries: u64) -> Self {
-        policy.set_capacity(capacity);
+    /// A shard with a weight budget of `capacity` and at most `max_entries` entries;
+    /// `unit_weights` when only the entry count bounds it (see the field).
+    pub(crate) fn new(mut policy: P, capacity: u64, max_entries: u64, unit_weights: bool) -> Self {
+        policy.set_capacity(if unit_weights { max_entries } else { capacity });
         Self {
             table: HashTable::new(),
             slab: Slab::new(),
@@ -125,6 +147,44 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             hits: [(0, 0); HIT_BUFFER],
             flights: HashTable::new(),
             ctrl_addr: 0,
+            unit_weights,
+            fault: None,
+        }
+    }
+
+    /// The capacity the policy is told: entries or weight (see `unit_weights`).
+    fn policy_capacity(&self) -> u64 {
+        if self.unit_weights {
+            self.max_entries
+        } else {
+            self.capacity
+        }
+    }
+
+    /// An entry's weight as the policy sees it (see `unit_weights`).
+    #[inline]
+    fn policy_weight(&self, weight: u64) -> u64 {
+        if self.unit_weights { 1 } else { weight }
+    }
+
+    /// Sets the weight budget and evicts down to it. A shard bounded by entries keeps telling
+    /// its policy the entry bound: the policy then evicts within its capacity, as under memory
+    /// pressure.
+    pub(crate) fn set_budget(&mut self, capacity: u64, out: &mut Removals<K, V>) {
+        self.capacity = capacity;
+        if !self.unit_weights {
+            self.policy.set_capacity(capacity);
+        }
+        self.evict_to_fit(out);
+    }
+
+    /// The fault to report, if user code failed during the last operation (see [`Fault`]).
+    #[inline]
+    pub(crate) fn take_fault(&mut self) -> Option<Fault> {
+        if self.fault.is_none() {
+            None
+        } else {
+            self.fault.take()
         }
     }
 
@@ -221,10 +281,11 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
 
     #[inline(never)]
     fn replay_hits_slow(&mut self) {
-        for &(idx, hash) in &self.hits[..self.n_hits] {
+        // Emptied first: a policy that panics here must not leave a full buffer behind.
+        let n = std::mem::take(&mut self.n_hits);
+        for &(idx, hash) in &self.hits[..n] {
             self.policy.on_access(idx, hash);
         }
-        self.n_hits = 0;
     }
 
     /// Whether `key` is present and live, without touching the policy or the counters.
@@ -283,12 +344,41 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     }
 
     /// Inserts or replaces `key`, then evicts until the shard is within its bounds.
+    ///
+    /// User code that panics on the way (the policy, or the keys' `Hash` while the table
+    /// rehashes) leaves the shard recovered and within its bounds, with the panic kept as a
+    /// [`Fault`] for the caller to resume once the lock is released.
     #[allow(
         clippy::too_many_arguments,
         reason = "internal; every argument is needed under the lock"
     )]
     #[inline]
     pub(crate) fn insert<S: BuildHasher>(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u64,
+        expiry: Expiry,
+        hasher: &S,
+        out: &mut Removals<K, V>,
+    ) where
+        K: Hash + Eq,
+    {
+        let done = catch_unwind(AssertUnwindSafe(|| {
+            self.insert_unguarded(hash, key, value, weight, expiry, hasher, out)
+        }));
+        if let Err(payload) = done {
+            self.recover(payload, out);
+        }
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "internal; every argument is needed under the lock"
+    )]
+    #[inline]
+    fn insert_unguarded<S: BuildHasher>(
         &mut self,
         hash: u64,
         key: K,
@@ -343,7 +433,8 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
                     cause: RemovalCause::Replaced,
                 });
                 self.set_expiry(idx, expiry);
-                self.policy.on_update(idx, hash, old_weight, weight);
+                let (old, new) = (self.policy_weight(old_weight), self.policy_weight(weight));
+                self.policy.on_update(idx, hash, old, new);
             }
             hashbrown::hash_table::Entry::Vacant(place) => {
                 let idx = self.slab.insert(Entry {
@@ -358,7 +449,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
                 self.set_expiry(idx, expiry);
                 self.weighted += weight;
                 self.stats.inserts += 1;
-                self.policy.on_insert(idx, hash, weight);
+                self.policy.on_insert(idx, hash, self.policy_weight(weight));
             }
         }
         if rehashes {
@@ -370,19 +461,25 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         }
     }
 
-    /// Removes `idx` from the table when its stored bucket is stale, which would mean a rehash
-    /// went unseen: debug builds stop here; release builds re-derive every bucket and carry on.
+    /// Removes `idx` from the table when its stored bucket does not hold it: returns false when
+    /// the table does not hold it at all (a policy named a slot without an entry). A table
+    /// that holds it under another bucket would mean a rehash went unseen: debug builds stop
+    /// there; release builds re-derive every bucket and carry on.
     #[cold]
     #[inline(never)]
-    fn remove_stale(&mut self, idx: u32) {
+    fn remove_stale(&mut self, idx: u32) -> bool {
+        if !self.table.iter().any(|&id| id == idx) {
+            return false;
+        }
         debug_assert!(false, "slot {idx} has a stale bucket");
         self.reindex();
-        // SAFETY: `idx` is occupied (see `detach`).
+        // SAFETY: `idx` is in the table, so it is occupied.
         let bucket = unsafe { self.slab.get(idx) }.bucket as usize;
         match self.table.get_bucket_entry(bucket) {
             Ok(found) if *found.get() == idx => drop(found.remove()),
-            _ => unreachable!("slot {idx} is not in its shard's table"),
+            _ => unreachable!("slot {idx} is not in its shard's table after a reindex"),
         }
+        true
     }
 
     /// Rebuilds the table at its size, without the tombstones removals left; O(entries).
@@ -499,10 +596,130 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             budget -= self.policy.extra_bytes().min(budget / 4);
         }
         while self.weighted > budget || self.table.len() as u64 > self.max_entries {
-            let Some(victim) = self.policy.evict() else {
+            if self.evict_one(RemovalCause::Size, out).is_none() {
                 break;
-            };
-            self.detach(victim, RemovalCause::Size, out);
+            }
+        }
+    }
+
+    /// [`evict_to_fit`](Self::evict_to_fit) for a caller outside `insert` (a budget change):
+    /// a panicking policy leaves the shard recovered, as in [`insert`](Self::insert).
+    pub(crate) fn set_budget_guarded(&mut self, capacity: u64, out: &mut Removals<K, V>) {
+        let done = catch_unwind(AssertUnwindSafe(|| self.set_budget(capacity, out)));
+        if let Err(payload) = done {
+            self.recover(payload, out);
+        }
+    }
+
+    /// Evicts the policy's victim; returns its weight, or `None` when the shard is empty.
+    ///
+    /// The victim is checked against the slab and the table, so that a policy cannot make the
+    /// shard read a slot without an entry. When the policy names no victim or a slot without an
+    /// entry while the shard holds entries, the shard evicts some entry of its own choosing,
+    /// so it stays within its bounds, and keeps a [`Fault::Contract`] saying which rule broke.
+    #[inline]
+    fn evict_one(&mut self, cause: RemovalCause, out: &mut Removals<K, V>) -> Option<u64> {
+        match self.policy.evict() {
+            Some(victim) => match self.try_detach(victim, cause, out) {
+                Some(weight) => Some(weight),
+                None => self.evict_for_policy(Some(victim), cause, out),
+            },
+            None if self.table.is_empty() => None,
+            None => self.evict_for_policy(None, cause, out),
+        }
+    }
+
+    /// The policy named `victim` (a slot without an entry) or nothing while the shard holds
+    /// entries: notes the broken rule and evicts an entry the shard chooses.
+    #[cold]
+    #[inline(never)]
+    fn evict_for_policy(
+        &mut self,
+        victim: Option<u32>,
+        cause: RemovalCause,
+        out: &mut Removals<K, V>,
+    ) -> Option<u64> {
+        let name = self.policy.name();
+        let rule = match victim {
+            Some(slot) => format!(
+                "evict() returned slot {slot}, which holds no entry: a victim must be a slot \
+                 the cache inserted and has not yet removed, evicted or cleared"
+            ),
+            None => format!(
+                "evict() returned None while the shard holds {} entries and is over its bound: \
+                 a policy must name a victim while it tracks slots",
+                self.table.len()
+            ),
+        };
+        self.note_contract(format!("eviction policy `{name}` broke a rule: {rule}"));
+        self.evict_any(cause, out)
+    }
+
+    /// Evicts an entry the shard chooses (the first in table order), telling the policy it
+    /// was removed; `None` when the shard is empty. For a policy that cannot be trusted: its
+    /// panic in `on_remove` is kept as the fault, not propagated.
+    #[cold]
+    fn evict_any(&mut self, cause: RemovalCause, out: &mut Removals<K, V>) -> Option<u64> {
+        let idx = *self.table.iter().next()?;
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.policy.on_remove(idx))) {
+            self.note_panic(payload);
+        }
+        self.try_detach(idx, cause, out)
+    }
+
+    /// Keeps `message` as the fault unless one is already kept.
+    #[cold]
+    fn note_contract(&mut self, message: String) {
+        if self.fault.is_none() {
+            self.fault = Some(Fault::Contract(message));
+        }
+    }
+
+    /// Keeps a panic as the fault (a panic outranks a broken rule; the first panic wins).
+    #[cold]
+    fn note_panic(&mut self, payload: Box<dyn Any + Send>) {
+        if !matches!(self.fault, Some(Fault::Panic(_))) {
+            self.fault = Some(Fault::Panic(payload));
+        }
+    }
+
+    /// Brings the shard back to a consistent state within its bounds after user code panicked
+    /// in the middle of an operation, and keeps the panic as the fault.
+    ///
+    /// The panic may have come from the policy (its state is then whatever it was; the victims
+    /// it names are still checked) or from a key's `Hash` while the table rehashed in place:
+    /// hashbrown then drops the ids it had not yet moved, and buckets have moved. So: buckets
+    /// are re-derived, entries the table lost are evicted (the policy is told), and entries of
+    /// the shard's choosing go until it is within its bounds.
+    #[cold]
+    #[inline(never)]
+    fn recover(&mut self, payload: Box<dyn Any + Send>, out: &mut Removals<K, V>) {
+        self.note_panic(payload);
+        self.n_hits = 0;
+        self.reindex();
+        if self.slab.live() != self.table.len() {
+            let mut in_table = vec![false; self.slab.len()];
+            for &id in self.table.iter() {
+                in_table[id as usize] = true;
+            }
+            for (idx, occupied) in self.slab.occupied().into_iter().enumerate() {
+                if occupied && !in_table[idx] {
+                    let idx = idx as u32;
+                    let told = catch_unwind(AssertUnwindSafe(|| self.policy.on_remove(idx)));
+                    if let Err(payload) = told {
+                        self.note_panic(payload);
+                    }
+                    // SAFETY: `idx` is occupied (not on the free list) and not in the table,
+                    // so nothing else will take it.
+                    let entry = unsafe { self.slab.take(idx) };
+                    self.release(idx, entry, RemovalCause::Size, out);
+                }
+            }
+        }
+        while self.weighted > self.capacity || self.table.len() as u64 > self.max_entries {
+            if self.evict_any(RemovalCause::Size, out).is_none() {
+                break;
+            }
         }
     }
 
@@ -538,15 +755,22 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         cause: RemovalCause,
         out: &mut Removals<K, V>,
     ) -> u64 {
-        self.replay_hits();
-        let mut freed = 0;
-        while freed < bytes {
-            let Some(victim) = self.policy.evict() else {
-                break;
-            };
-            freed += self.detach(victim, cause, out);
-        }
-        freed
+        let done = catch_unwind(AssertUnwindSafe(|| {
+            self.replay_hits();
+            let mut freed = 0;
+            while freed < bytes {
+                let Some(weight) = self.evict_one(cause, out) else {
+                    break;
+                };
+                freed += weight;
+            }
+            freed
+        }));
+        done.unwrap_or_else(|payload| {
+            let before = self.weighted;
+            self.recover(payload, out);
+            before - self.weighted
+        })
     }
 
     /// Removes `idx` for a reason of the cache's (explicit, expired), telling the policy.
@@ -563,9 +787,28 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
 
     /// Removes occupied slot `idx` (which the policy has already forgotten); returns its weight.
     fn detach(&mut self, idx: u32, cause: RemovalCause, out: &mut Removals<K, V>) -> u64 {
-        // SAFETY: callers pass occupied slots only (from the table, a policy's victim, or a
-        // slot with a deadline).
-        let bucket = unsafe { self.slab.get(idx) }.bucket as usize;
+        let weight = self.try_detach(idx, cause, out);
+        debug_assert!(weight.is_some(), "slot {idx} was to be occupied");
+        weight.unwrap_or(0)
+    }
+
+    /// Removes slot `idx` if it holds an entry (which the policy has already forgotten) and
+    /// returns its weight; `None`, changing nothing, when it holds none.
+    ///
+    /// Whatever `idx` is, only an id the table holds reaches the slab: the entry's recorded
+    /// bucket is read through a raw pointer (every slot below the slab's end was written once,
+    /// and taking an entry leaves its bytes), and that bucket must hold `idx`.
+    #[inline]
+    fn try_detach(
+        &mut self,
+        idx: u32,
+        cause: RemovalCause,
+        out: &mut Removals<K, V>,
+    ) -> Option<u64> {
+        let slot = self.slab.slot_ptr(idx)?;
+        // SAFETY: `slot` points into the slab, at bytes written at least once; a `u32` has no
+        // invalid bit patterns, and no reference to the (maybe moved-out) entry is made.
+        let bucket = unsafe { std::ptr::addr_of!((*slot).bucket).read() } as usize;
         // The check reads the bucket's id alongside its control byte (both addressed by
         // `bucket`, so the two loads overlap).
         let removed = match self.table.get_bucket_entry(bucket) {
@@ -575,11 +818,25 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             }
             _ => false,
         };
-        if !removed {
-            self.remove_stale(idx);
+        if !removed && !self.remove_stale(idx) {
+            return None;
         }
-        // SAFETY: `idx` was occupied; it has just left the table, so it is taken exactly once.
+        // SAFETY: `idx` was in the table, so occupied; it has just left the table, so it is
+        // taken exactly once.
         let entry = unsafe { self.slab.take(idx) };
+        Some(self.release(idx, entry, cause, out))
+    }
+
+    /// Accounts for `entry`, just taken out of slot `idx`, and hands it to `out`; returns its
+    /// weight.
+    #[inline]
+    fn release(
+        &mut self,
+        idx: u32,
+        entry: Entry<K, V>,
+        cause: RemovalCause,
+        out: &mut Removals<K, V>,
+    ) -> u64 {
         if let Some(e) = self.expiry.get_mut(idx as usize) {
             *e = Expiry::NEVER;
         }
@@ -596,21 +853,30 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     }
 
     fn count_removal(&mut self, cause: RemovalCause, weight: u64) {
-        self.stats.removed[cause.index()] += 1;
-        self.stats.removed_weight[cause.index()] += weight;
+        self.stats.record_removal(cause, weight);
     }
 
     /// Removes `key` if present: an explicit removal, or an expiry if its deadline has passed.
+    ///
+    /// A load in flight for `key` is cancelled: its value will not be stored (see
+    /// [`end_flight`](Self::end_flight)). The cancelled flight is returned, for the caller to
+    /// drop (its key is user data) once the lock is released.
+    #[must_use = "the cancelled flight holds a key, to drop after the lock is released"]
     pub(crate) fn remove<Q>(
         &mut self,
         hash: u64,
         key: &Q,
         clock: &dyn Clock,
         out: &mut Removals<K, V>,
-    ) where
+    ) -> Option<(K, Arc<Flight<V>>)>
+    where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        let cancelled = match self.flights.find_entry(hash, |(k, _)| k.borrow() == key) {
+            Ok(found) => Some(found.remove().0),
+            Err(_) => None,
+        };
         let live = self.contains(hash, key, clock);
         if let Some(idx) = self.find(hash, key) {
             let cause = if live {
@@ -620,6 +886,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             };
             self.remove_slot(idx, cause, out);
         }
+        cancelled
     }
 
     /// Removes every entry for which `keep` returns false.
@@ -645,15 +912,21 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         }
     }
 
-    /// Removes every entry.
-    pub(crate) fn clear(&mut self, cause: RemovalCause, out: &mut Removals<K, V>) {
+    /// Removes every entry, and cancels the loads in flight (their values will not be stored);
+    /// returns the cancelled flights, for the caller to drop once the lock is released.
+    #[must_use = "the cancelled flights hold keys, to drop after the lock is released"]
+    pub(crate) fn clear(
+        &mut self,
+        cause: RemovalCause,
+        out: &mut Removals<K, V>,
+    ) -> Vec<(K, Arc<Flight<V>>)> {
         self.n_hits = 0;
+        let cancelled = self.flights.drain().collect();
         for idx in self.table.drain() {
             // SAFETY: drained ids were occupied, and each is taken once.
             let entry = unsafe { self.slab.take(idx) };
-            self.stats.removed[cause.index()] += 1;
             let weight = u64::from(entry.weight);
-            self.stats.removed_weight[cause.index()] += weight;
+            self.stats.record_removal(cause, weight);
             out.push(Removal {
                 key: entry.key,
                 value: entry.value,
@@ -664,10 +937,11 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         self.table = HashTable::new();
         self.slab.reset();
         self.expiry = Vec::new();
-        self.policy.clear();
-        self.policy.set_capacity(self.capacity);
         self.weighted = 0;
         self.sweep_cursor = 0;
+        self.policy.clear();
+        self.policy.set_capacity(self.policy_capacity());
+        cancelled
     }
 
     /// Removes expired entries among at most `budget` slots, resuming where the last sweep
@@ -717,13 +991,17 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             .insert_unique(hash, (key, flight), |(k, _)| hasher.hash_one(k));
     }
 
-    /// Forgets the load in flight `flight` for a key with `hash`.
-    pub(crate) fn end_flight(&mut self, hash: u64, flight: &Arc<Flight<V>>) {
-        if let Ok(found) = self
+    /// Forgets the load in flight `flight` for a key with `hash`, returning its key; `None`
+    /// when a removal of the key or of every entry cancelled it meanwhile (its value must then
+    /// not be stored).
+    #[must_use = "a cancelled load must not store its value"]
+    pub(crate) fn end_flight(&mut self, hash: u64, flight: &Arc<Flight<V>>) -> Option<K> {
+        match self
             .flights
             .find_entry(hash, |(_, f)| Arc::ptr_eq(f, flight))
         {
-            found.remove();
+            Ok(found) => Some(found.remove().0.0),
+            Err(_) => None,
         }
     }
 }

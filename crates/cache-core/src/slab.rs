@@ -108,6 +108,26 @@ impl<T> Slab<T> {
         self.free.shrink_to_fit();
     }
 
+    /// Slots below the end, occupied or free.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Occupied slots.
+    pub(crate) fn live(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// For each slot below the end, whether it is occupied (not on the free list). O(slots);
+    /// for recovery, not for the hot path.
+    pub(crate) fn occupied(&self) -> Vec<bool> {
+        let mut occupied = vec![true; self.slots.len()];
+        for &idx in &self.free {
+            occupied[idx as usize] = false;
+        }
+        occupied
+    }
+
     /// Bytes this slab has allocated.
     pub(crate) fn allocated_bytes(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<T>() + self.free.capacity() * 4
@@ -118,12 +138,13 @@ impl<T> Slab<T> {
 /// sees and cannot fault, so any address will do, stale or not.
 #[inline]
 pub(crate) fn prefetch_line(addr: usize) {
-    #[cfg(target_arch = "x86_64")]
+    // Miri does not model prefetches; they have no effect it could check anyway.
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         // SAFETY: SSE is part of x86-64's baseline, and a prefetch has no memory effects.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(addr as *const i8) };
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(any(not(target_arch = "x86_64"), miri))]
     let _ = addr;
 }

@@ -18,9 +18,12 @@ pub enum RemovalCause {
     Pressure,
 }
 
+/// The number of removal causes (the length of [`RemovalCause::ALL`]).
+const N_CAUSES: usize = RemovalCause::ALL.len();
+
 impl RemovalCause {
     /// Every cause, in the order of [`RemovalCause::index`].
-    pub const ALL: [RemovalCause; 5] = [
+    pub const ALL: &'static [RemovalCause] = &[
         RemovalCause::Size,
         RemovalCause::Expired,
         RemovalCause::Explicit,
@@ -77,9 +80,18 @@ impl fmt::Display for RemovalCause {
 /// let mut s = CacheStats::default();
 /// s.hits = 3;
 /// s.misses = 1;
-/// s.removed[RemovalCause::Size.index()] = 2;
+/// s.record_removal(RemovalCause::Size, 64);
+/// s.record_removal(RemovalCause::Size, 32);
 /// assert_eq!(s.hit_ratio(), 0.75);
 /// assert_eq!(s.removals(RemovalCause::Size), 2);
+/// assert_eq!(s.removed_weight_of(RemovalCause::Size), 96);
+/// ```
+///
+/// The per-cause counters are private, so that a new [`RemovalCause`] is not a breaking change:
+///
+/// ```compile_fail
+/// let s = cache_traits::CacheStats::default();
+/// let _ = s.removed[0];
 /// ```
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -92,10 +104,12 @@ pub struct CacheStats {
     pub inserts: u64,
     /// Inserts that replaced the value of a present key.
     pub updates: u64,
-    /// Entries removed, per [`RemovalCause::index`].
-    pub removed: [u64; 5],
-    /// Weight removed, per [`RemovalCause::index`].
-    pub removed_weight: [u64; 5],
+    /// Entries removed, per [`RemovalCause::index`]: private, so that a new cause is not a
+    /// breaking change (read with [`removals`](Self::removals)).
+    removed: [u64; N_CAUSES],
+    /// Weight removed, per [`RemovalCause::index`] (read with
+    /// [`removed_weight_of`](Self::removed_weight_of)).
+    removed_weight: [u64; N_CAUSES],
     /// Loader calls that produced a value.
     pub load_successes: u64,
     /// Loader calls that returned an error or panicked.
@@ -116,6 +130,13 @@ impl CacheStats {
             0 => 0.0,
             n => self.hits as f64 / n as f64,
         }
+    }
+
+    /// Counts one entry of `weight` removed for `cause`.
+    #[inline]
+    pub fn record_removal(&mut self, cause: RemovalCause, weight: u64) {
+        self.removed[cause.index()] += 1;
+        self.removed_weight[cause.index()] += weight;
     }
 
     /// Entries removed for `cause`.
@@ -143,7 +164,7 @@ impl CacheStats {
         self.misses += other.misses;
         self.inserts += other.inserts;
         self.updates += other.updates;
-        for i in 0..self.removed.len() {
+        for i in 0..N_CAUSES {
             self.removed[i] += other.removed[i];
             self.removed_weight[i] += other.removed_weight[i];
         }

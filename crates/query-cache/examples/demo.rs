@@ -136,7 +136,7 @@ fn main() {
         db_nanos.load(Ordering::Relaxed) as f64 / 1e6,
         s.load_nanos as f64 / s.load_successes.max(1) as f64 / 1e3
     );
-    for cause in RemovalCause::ALL {
+    for &cause in RemovalCause::ALL {
         println!(
             "  removed: {:<8} {:>12}  ({:.1} MiB)",
             cause.as_str(),
