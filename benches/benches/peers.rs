@@ -1,10 +1,34 @@
-//! Benchmark `peers`: query-cache beside quick_cache, moka and a `Mutex<HashMap>` ceiling (issue 2).
+//! Benchmark `peers`: query-cache beside quick_cache, moka, foyer and a `Mutex<HashMap>` ceiling
+//! (issues 2 and 11).
+//!
+//! Peers, at their newest versions that build on the workspace's `rust-version`, each with its
+//! own default hasher and otherwise its defaults:
+//! - `query-cache` (and the `query-cache/<policy>` rows): hashbrown's `DefaultHashBuilder`
+//!   (foldhash, fast variant, randomly seeded);
+//! - `quick_cache` 0.7 (`sync::Cache`): `quick_cache::DefaultHashBuilder` (foldhash, quality
+//!   variant, randomly seeded);
+//! - `moka` 0.12.16 (`sync::Cache`): std's `RandomState` (SipHash-1-3);
+//! - `foyer` (`foyer-memory` 0.22.3, its in-memory cache; 0.22.6 needs Rust 1.91, above the
+//!   workspace's 1.85): foyer's `DefaultHasher`, xxHash64 with seed 0; LRU, 8 shards. Only its
+//!   synchronous `insert` / `get` are used, so no async runtime is started (its `tokio`
+//!   dependency is compiled, never run);
+//! - `mutex-hashmap`: `Mutex<hashbrown::HashMap>` with hashbrown's default hasher (foldhash), a
+//!   ceiling that never evicts.
 //!
 //! Workloads (u64 keys and values, key universe 1,000,000, capacity 100,000 entries):
 //! - `read_through`: a Zipf(1.0) key stream, `get` and `insert` on a miss, 1 and 2 threads;
 //! - `all_hit`: a full cache, uniform `get`s over its 100,000 keys, 1 and 2 threads;
 //! - `memory_u64`: jemalloc `stats.allocated` delta per entry for 1,000,000 u64→u64 entries;
-//! - `budget_strings`: allocated bytes held by a 64 MiB budget filled with random-length strings.
+//! - `budget_strings`: allocated bytes held by a 64 MiB budget filled with random-length strings,
+//!   each library weighing entries as its documentation shows: query-cache by default
+//!   (`HeapWeigher`: the allocator size class of the string's capacity, plus its per-entry
+//!   overhead), quick_cache, moka and foyer by `value.len()` (their docs' string examples);
+//! - `budget_strings_len`: the same, with the same `value.len()` weigher for every library
+//!   (query-cache through `Cache::builder_with_weigher`). For the peers it repeats
+//!   `budget_strings`.
+//!
+//! Budget accuracy is allocated bytes held / budget: 1.0 means the budget is what the process
+//! pays; above it the cache holds more than it was given.
 //!
 //! Each library gets its own cache, warmed once; timed slices (9 rounds of 500 ms) then take
 //! turns between the libraries. The table shows the median throughput, and the ratio against
@@ -25,7 +49,6 @@
     reason = "a benchmark binary: a failed setup step should abort loudly"
 )]
 
-use std::hash::{BuildHasherDefault, Hasher};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::{Barrier, Mutex};
@@ -74,11 +97,12 @@ enum Library {
     QueryCacheClockTinyLfu,
     QuickCache,
     Moka,
+    Foyer,
     MutexHashMap,
 }
 
 impl Library {
-    const ALL: [Library; 9] = [
+    const ALL: [Library; 10] = [
         Library::QueryCache,
         Library::QueryCacheLru,
         Library::QueryCacheSieve,
@@ -87,6 +111,7 @@ impl Library {
         Library::QueryCacheClockTinyLfu,
         Library::QuickCache,
         Library::Moka,
+        Library::Foyer,
         Library::MutexHashMap,
     ];
 
@@ -100,6 +125,7 @@ impl Library {
             Library::QueryCacheClockTinyLfu => "query-cache/clock-tinylfu",
             Library::QuickCache => "quick_cache",
             Library::Moka => "moka",
+            Library::Foyer => "foyer",
             Library::MutexHashMap => "mutex-hashmap",
         }
     }
@@ -125,15 +151,19 @@ enum Workload {
     ReadThrough,
     AllHit,
     MemoryU64,
+    /// Each library's documented weigher.
     BudgetStrings,
+    /// `value.len()` for every library.
+    BudgetStringsLen,
 }
 
 impl Workload {
-    const ALL: [Workload; 4] = [
+    const ALL: [Workload; 5] = [
         Workload::ReadThrough,
         Workload::AllHit,
         Workload::MemoryU64,
         Workload::BudgetStrings,
+        Workload::BudgetStringsLen,
     ];
 
     fn name(self) -> &'static str {
@@ -142,6 +172,7 @@ impl Workload {
             Workload::AllHit => "all_hit",
             Workload::MemoryU64 => "memory_u64",
             Workload::BudgetStrings => "budget_strings",
+            Workload::BudgetStringsLen => "budget_strings_len",
         }
     }
 }
@@ -180,6 +211,7 @@ impl U64Cache for QuickU64 {
     }
 }
 
+/// quick_cache's documented string weigher (its `Weighter` example): the string's length.
 #[derive(Clone)]
 struct StringLenWeighter;
 
@@ -235,48 +267,50 @@ impl StringCache for MokaString {
     }
 }
 
-// --- the Mutex<HashMap> ceiling ---
+// --- foyer ---
 
-/// A folded-multiply hasher for u64 keys (foldhash's core step with a fixed seed), so the
-/// ceiling is not slowed by SipHash.
-#[derive(Default, Clone, Copy)]
-struct FoldHasher(u64);
+/// foyer's in-memory cache with its defaults (LRU, 8 shards, xxHash64); `get` hands out a
+/// reference-counted entry, from which the value is copied.
+struct FoyerU64(foyer_memory::Cache<u64, u64>);
 
-impl Hasher for FoldHasher {
+impl U64Cache for FoyerU64 {
     #[inline]
-    fn finish(&self) -> u64 {
-        self.0
+    fn get(&self, key: u64) -> Option<u64> {
+        self.0.get(&key).map(|entry| *entry.value())
     }
     #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
+    fn insert(&self, key: u64, value: u64) {
+        self.0.insert(key, value);
     }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        let full = u128::from(self.0 ^ i ^ 0x243f_6a88_85a3_08d3) * 0x1319_8a2e_0370_7344_u128;
-        self.0 = (full as u64) ^ ((full >> 64) as u64);
+    fn len(&self) -> usize {
+        self.0.entries()
     }
 }
 
-type FoldMap = hashbrown::HashMap<u64, u64, BuildHasherDefault<FoldHasher>>;
+struct FoyerString(foyer_memory::Cache<u64, String>);
 
-/// `Mutex<HashMap>` that stops inserting at capacity: no eviction work at all.
+impl StringCache for FoyerString {
+    fn insert(&self, key: u64, value: String) {
+        self.0.insert(key, value);
+    }
+    fn len(&self) -> usize {
+        self.0.entries()
+    }
+}
+
+// --- the Mutex<HashMap> ceiling ---
+
+/// `Mutex<HashMap>` that stops inserting at capacity: no eviction work at all. hashbrown's
+/// default hasher (foldhash), so the ceiling is not slowed by SipHash.
 struct MutexMap {
-    map: Mutex<FoldMap>,
+    map: Mutex<hashbrown::HashMap<u64, u64>>,
     capacity: usize,
 }
 
 impl MutexMap {
     fn new(capacity: usize) -> Self {
         Self {
-            map: Mutex::new(FoldMap::with_capacity_and_hasher(
-                capacity,
-                BuildHasherDefault::default(),
-            )),
+            map: Mutex::new(hashbrown::HashMap::with_capacity(capacity)),
             capacity,
         }
     }
@@ -313,6 +347,10 @@ fn moka_u64(capacity: usize) -> MokaU64 {
     )
 }
 
+fn foyer_u64(capacity: usize) -> FoyerU64 {
+    FoyerU64(foyer_memory::CacheBuilder::new(capacity).build())
+}
+
 fn quick_string(budget: u64) -> QuickString {
     let avg = ((STRING_MIN + STRING_MAX) / 2) as u64;
     QuickString(quick_cache::sync::Cache::with_weighter(
@@ -322,11 +360,21 @@ fn quick_string(budget: u64) -> QuickString {
     ))
 }
 
+/// moka's documented string weigher (its `weigher` example): the length, saturated to `u32`.
 fn moka_string(budget: u64) -> MokaString {
     MokaString(
         moka::sync::Cache::builder()
             .max_capacity(budget)
             .weigher(|_key: &u64, value: &String| value.len().try_into().unwrap_or(u32::MAX))
+            .build(),
+    )
+}
+
+/// foyer's documented string weigher (the `with_weighter` line of its README's example).
+fn foyer_string(budget: u64) -> FoyerString {
+    FoyerString(
+        foyer_memory::CacheBuilder::new(usize::try_from(budget).unwrap_or(usize::MAX))
+            .with_weighter(|_key: &u64, value: &String| value.len())
             .build(),
     )
 }
@@ -455,7 +503,7 @@ fn prepare<C: U64Cache>(cache: &C, workload: Workload, streams: &Streams, cfg: &
                 cache.insert(key, value_of_key(key));
             }
         }
-        Workload::MemoryU64 | Workload::BudgetStrings => {}
+        Workload::MemoryU64 | Workload::BudgetStrings | Workload::BudgetStringsLen => {}
     }
     cache.settle();
 }
@@ -643,6 +691,7 @@ enum AnyU64 {
     OursClockTinyLfu(ours::OursU64<eviction::ClockTinyLfu>),
     Quick(QuickU64),
     Moka(MokaU64),
+    Foyer(FoyerU64),
     Mutex(MutexMap),
 }
 
@@ -657,6 +706,7 @@ macro_rules! with_cache {
             AnyU64::OursClockTinyLfu($c) => $body,
             AnyU64::Quick($c) => $body,
             AnyU64::Moka($c) => $body,
+            AnyU64::Foyer($c) => $body,
             AnyU64::Mutex($c) => $body,
         }
     };
@@ -673,6 +723,7 @@ impl AnyU64 {
             Library::QueryCacheClockTinyLfu => AnyU64::OursClockTinyLfu(ours::u64_cache(capacity)),
             Library::QuickCache => AnyU64::Quick(quick_u64(capacity)),
             Library::Moka => AnyU64::Moka(moka_u64(capacity)),
+            Library::Foyer => AnyU64::Foyer(foyer_u64(capacity)),
             Library::MutexHashMap => AnyU64::Mutex(MutexMap::new(capacity)),
         }
     }
@@ -682,14 +733,18 @@ fn memory_row(lib: Library, keys: &[u64]) -> MemorySample {
     with_policy!(lib, P => memory_u64(|| ours::u64_cache::<P>(keys.len()), keys), _ => match lib {
         Library::QuickCache => memory_u64(|| quick_u64(keys.len()), keys),
         Library::Moka => memory_u64(|| moka_u64(keys.len()), keys),
+        Library::Foyer => memory_u64(|| foyer_u64(keys.len()), keys),
         _ => memory_u64(|| MutexMap::new(keys.len()), keys),
     })
 }
 
-fn budget_row(lib: Library) -> Option<BudgetSample> {
-    with_policy!(lib, P => Some(ours::budget::<P>(BUDGET_BYTES)), _ => match lib {
+/// One budget row: `len_weigher` gives every library `value.len()`, otherwise each weighs as
+/// its documentation shows (for the peers that is `value.len()` too).
+fn budget_row(lib: Library, len_weigher: bool) -> Option<BudgetSample> {
+    with_policy!(lib, P => Some(ours::budget::<P>(BUDGET_BYTES, len_weigher)), _ => match lib {
         Library::QuickCache => Some(budget_strings(|| quick_string(BUDGET_BYTES), BUDGET_BYTES)),
         Library::Moka => Some(budget_strings(|| moka_string(BUDGET_BYTES), BUDGET_BYTES)),
+        Library::Foyer => Some(budget_strings(|| foyer_string(BUDGET_BYTES), BUDGET_BYTES)),
         // No eviction, so no budget to hold.
         _ => None,
     })
@@ -698,7 +753,7 @@ fn budget_row(lib: Library) -> Option<BudgetSample> {
 /// query-cache's adapters: `cache_core::Cache` with the given policy (the facade's `Cache` is
 /// the one with `query_cache::DefaultPolicy`) and otherwise its defaults (HeapSize weigher,
 /// default shard count and hasher), bounded by entries for the u64 rows and by bytes for the
-/// strings.
+/// strings; `budget_strings_len` swaps in a `value.len()` weigher.
 mod ours {
     use super::{BudgetSample, StringCache, U64Cache, budget_strings};
     use query_cache::EvictionPolicy;
@@ -742,15 +797,20 @@ mod ours {
         )
     }
 
-    pub(super) fn budget<P: EvictionPolicy + Default + 'static>(budget: u64) -> BudgetSample {
+    pub(super) fn budget<P: EvictionPolicy + Default + 'static>(
+        budget: u64,
+        len_weigher: bool,
+    ) -> BudgetSample {
         budget_strings(
             || {
-                OursString::<P>(
+                let builder = if len_weigher {
+                    cache_core::Cache::builder_with_weigher(|_key: &u64, value: &String| {
+                        value.len() as u64
+                    })
+                } else {
                     cache_core::Cache::builder()
-                        .max_bytes(budget)
-                        .build()
-                        .unwrap(),
-                )
+                };
+                OursString::<P>(builder.max_bytes(budget).build().unwrap())
             },
             budget,
         )
@@ -817,7 +877,7 @@ fn fmt_opt(value: Option<f64>, digits: usize) -> String {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<19} {:<15} {:>3} {:>9} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
+        "{:<19} {:<18} {:>3} {:>9} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
         "library",
         "workload",
         "thr",
@@ -831,7 +891,7 @@ fn print_table(rows: &[Row]) {
     );
     for r in rows {
         println!(
-            "{:<19} {:<15} {:>3} {:>9.2} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
+            "{:<19} {:<18} {:>3} {:>9.2} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
             r.library,
             r.workload,
             r.threads,
@@ -1008,12 +1068,16 @@ fn main() -> Result<()> {
                     });
                 }
             }
-            Workload::BudgetStrings => {
+            Workload::BudgetStrings | Workload::BudgetStringsLen => {
+                let len_weigher = workload == Workload::BudgetStringsLen;
                 for &lib in &libraries {
-                    let Some(b) = budget_row(lib) else { continue };
+                    let Some(b) = budget_row(lib, len_weigher) else {
+                        continue;
+                    };
                     eprintln!(
-                        "  {:<19} budget_strings: {:.3} × budget, {} entries",
+                        "  {:<19} {}: {:.3} × budget, {} entries",
                         lib.name(),
+                        workload.name(),
                         b.budget_ratio,
                         b.entries
                     );
@@ -1038,7 +1102,8 @@ fn main() -> Result<()> {
     print_table(&rows);
     println!(
         "\nmemory_u64: whole allocated delta per entry, 16-byte payload included (target ≤ 48); \
-         budget_strings: allocated delta / 64 MiB (target 0.90–1.05; peers weigh by string length)"
+         budget_strings: allocated delta / 64 MiB (target 0.90–1.05), each library's documented \
+         weigher (query-cache HeapSize, peers value.len()); budget_strings_len: value.len() for all"
     );
 
     let path = json_path();
