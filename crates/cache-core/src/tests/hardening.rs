@@ -48,8 +48,11 @@ const PANICS_ON_ACCESS: u8 = 4;
 struct Broken<const MODE: u8> {
     lru: Lru,
     evictions: u64,
-    /// Slots it evicted, to name again (`NAMES_A_STALE_SLOT`).
-    evicted: Vec<u32>,
+    /// The highest slot it was given.
+    max_slot: u32,
+    /// The highest slot it was given before the last `clear`, to name again
+    /// (`NAMES_A_STALE_SLOT`).
+    stale: Option<u32>,
 }
 
 impl<const MODE: u8> EvictionPolicy for Broken<MODE> {
@@ -60,6 +63,7 @@ impl<const MODE: u8> EvictionPolicy for Broken<MODE> {
         self.lru.set_capacity(capacity)
     }
     fn on_insert(&mut self, slot: u32, hash: u64, weight: u64) {
+        self.max_slot = self.max_slot.max(slot);
         self.lru.on_insert(slot, hash, weight)
     }
     fn on_access(&mut self, slot: u32, hash: u64) {
@@ -78,18 +82,14 @@ impl<const MODE: u8> EvictionPolicy for Broken<MODE> {
                 Some(1_000_000 + self.evictions as u32)
             }
             NAMES_NOTHING => None,
-            NAMES_A_STALE_SLOT if self.evictions % 2 == 0 && !self.evicted.is_empty() => {
-                Some(self.evicted[self.evictions as usize % self.evicted.len()])
-            }
+            NAMES_A_STALE_SLOT if self.evictions % 2 == 0 && self.stale.is_some() => self.stale,
             PANICS_IN_EVICT if self.evictions % 4 == 0 => panic!("policy bug in evict"),
-            _ => {
-                let victim = self.lru.evict();
-                self.evicted.extend(victim);
-                victim
-            }
+            _ => self.lru.evict(),
         }
     }
     fn clear(&mut self) {
+        self.stale = Some(self.max_slot);
+        self.max_slot = 0;
         self.lru.clear()
     }
 }
@@ -141,20 +141,24 @@ fn a_policy_naming_a_slot_without_an_entry_cannot_break_the_cache() {
 
 #[test]
 fn a_policy_naming_an_evicted_slot_cannot_break_the_cache() {
-    // Before: a double `take` of a freed slot: the entry's key and value dropped twice.
-    let cache: Cache<u64, String, Broken<NAMES_A_STALE_SLOT>> =
-        Cache::builder().max_entries(16).shards(1).build().unwrap();
+    // Before: an unchecked read past the slab's end: a thousand small entries went through
+    // slots up to about 1,000; after `invalidate_all` a few large ones use a handful, and the
+    // policy names one of the old slots.
+    let cache: Cache<u64, String, Broken<NAMES_A_STALE_SLOT>> = Cache::builder()
+        .max_bytes(64 << 10)
+        .shards(1)
+        .build()
+        .unwrap();
     for k in 0..2_000u64 {
         let _ = catch_unwind(AssertUnwindSafe(|| cache.insert(k, format!("value {k}"))));
-        assert!(cache.entry_count() <= 16);
     }
     cache.invalidate_all();
-    for k in 0..100u64 {
-        let _ = catch_unwind(AssertUnwindSafe(|| cache.insert(k, k.to_string())));
+    for k in 0..200u64 {
+        let _ = catch_unwind(AssertUnwindSafe(|| cache.insert(k, "x".repeat(8_000))));
+        assert!(cache.weighted_size() <= 64 << 10);
     }
-    assert!(cache.entry_count() <= 16);
-    for k in 0..100u64 {
-        assert!(cache.get(&k).is_none_or(|v| v == k.to_string()));
+    for k in 0..200u64 {
+        assert!(cache.get(&k).is_none_or(|v| v.len() == 8_000));
     }
 }
 
@@ -238,13 +242,13 @@ impl Weigher<u64, u64> for ArmedWeigher {
     }
 }
 
-/// A value whose `Clone` panics while its flag is set.
+/// A value whose `Clone` panics once its flag is set (and clears the flag).
 #[derive(Debug)]
 struct Fragile(u64, Arc<AtomicBool>);
 
 impl Clone for Fragile {
     fn clone(&self) -> Self {
-        assert!(!self.1.load(Ordering::SeqCst), "clone bug");
+        assert!(!self.1.swap(false, Ordering::SeqCst), "clone bug");
         Fragile(self.0, Arc::clone(&self.1))
     }
 }
@@ -292,24 +296,42 @@ fn a_load_whose_weigher_panics_releases_waiters_and_later_callers() {
 }
 
 #[test]
-fn a_load_whose_value_clone_panics_releases_later_callers() {
-    let fragile = Arc::new(AtomicBool::new(false));
+fn a_load_whose_value_clone_panics_releases_its_waiters() {
+    // Before: the leader's guard was disarmed before it cloned the value to store; a waiter
+    // blocked forever.
     let cache: Arc<Cache<u64, Fragile, Lru>> =
         Arc::new(Cache::builder().max_entries(10).build().unwrap());
-    let (c, f) = (Arc::clone(&cache), Arc::clone(&fragile));
-    let led = catch_unwind(AssertUnwindSafe(|| {
-        c.get_or_insert_with(3, || {
-            f.store(true, Ordering::SeqCst);
-            Fragile(30, Arc::clone(&f))
-        })
-    }));
-    assert!(led.is_err(), "the clone's panic reaches the leader");
-    fragile.store(false, Ordering::SeqCst);
-    let (c, f) = (Arc::clone(&cache), Arc::clone(&fragile));
-    let later = within_a_minute("a later caller", move || {
-        c.get_or_insert_with(3, || Fragile(31, f))
+    let gate = Arc::new(Barrier::new(2));
+    let (c, g) = (Arc::clone(&cache), Arc::clone(&gate));
+    let leader = std::thread::spawn(move || {
+        catch_unwind(AssertUnwindSafe(|| {
+            c.get_or_insert_with(3, || {
+                g.wait();
+                std::thread::sleep(Duration::from_millis(50));
+                Fragile(30, Arc::new(AtomicBool::new(true)))
+            })
+        }))
     });
-    assert_eq!(later.map(|v| v.0), Ok(31));
+    gate.wait();
+    let c = Arc::clone(&cache);
+    let fresh = Fragile(31, Arc::new(AtomicBool::new(false)));
+    let waiter = within_a_minute("a waiter", move || {
+        c.get_or_insert_with(3, || fresh).map(|v| v.0)
+    });
+    assert!(
+        leader.join().unwrap().is_err(),
+        "the clone's panic reaches the leader"
+    );
+    assert!(
+        matches!(waiter, Err(LoadError::LoaderPanicked) | Ok(31)),
+        "{waiter:?}"
+    );
+    let c = Arc::clone(&cache);
+    let fresh = Fragile(32, Arc::new(AtomicBool::new(false)));
+    let later = within_a_minute("a later caller", move || {
+        c.get_or_insert_with(3, || fresh).map(|v| v.0)
+    });
+    assert!(matches!(later, Ok(31) | Ok(32)), "{later:?}");
 }
 
 #[test]
@@ -370,17 +392,28 @@ fn max_entries_below_the_shard_count_fails_at_build() {
 
 #[test]
 fn concurrent_set_capacity_calls_leave_one_budget() {
-    // Before: shards could end with a mix of the two budgets.
+    // Before: shards could end with a mix of the two budgets. The shrinking call is slowed by
+    // its listener between shards, so the other call overtakes it.
     let cache: Cache<u64, u64, Lru> = Cache::builder()
         .max_bytes(64 << 20)
-        .shards(64)
+        .shards(32)
+        .eviction_listener(|_: &u64, _: &u64, _| std::thread::sleep(Duration::from_micros(20)))
         .build()
         .unwrap();
-    for round in 0..300u64 {
-        let (a, b) = ((1 << 20) + round * 4096, (2 << 20) + round * 4096);
+    for round in 0..30u64 {
+        cache.set_capacity(64 << 20);
+        (0..1_000).for_each(|k| cache.insert(k, k));
+        let (a, b) = ((16 << 10) + round * 64, (1 << 20) + round * 64);
+        let gate = Barrier::new(2);
         std::thread::scope(|s| {
-            s.spawn(|| cache.set_capacity(a));
-            s.spawn(|| cache.set_capacity(b));
+            s.spawn(|| {
+                gate.wait();
+                cache.set_capacity(a)
+            });
+            s.spawn(|| {
+                gate.wait();
+                cache.set_capacity(b)
+            });
         });
         let budgets = cache.shard_budgets();
         let total: u64 = budgets.iter().sum();
@@ -479,12 +512,19 @@ fn a_panicking_drop_does_not_stop_the_listener() {
     assert_eq!(cache.entry_count(), 1);
 }
 
-/// A key whose `Hash` panics now and then while armed, and which counts live instances.
+/// A key whose `Hash` or `Eq` panics at a chosen call, and which counts live instances.
 struct Touchy(u64);
 
-static TOUCHY_ARMED: AtomicBool = AtomicBool::new(false);
-static TOUCHY_HASHES: AtomicU64 = AtomicU64::new(0);
+/// Hash calls left before one panics (0: none will).
+static HASH_FUSE: AtomicU64 = AtomicU64::new(0);
+/// Eq calls left before one panics (0: none will).
+static EQ_FUSE: AtomicU64 = AtomicU64::new(0);
 static TOUCHY_LIVE: AtomicI64 = AtomicI64::new(0);
+
+/// Burns one call of `fuse`: true when it was the last one.
+fn burn(fuse: &AtomicU64) -> bool {
+    fuse.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)) == Ok(1)
+}
 
 impl Touchy {
     fn new(k: u64) -> Self {
@@ -507,21 +547,20 @@ impl Drop for Touchy {
 
 impl Hash for Touchy {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let n = TOUCHY_HASHES.fetch_add(1, Ordering::Relaxed);
-        if TOUCHY_ARMED.load(Ordering::Relaxed) && n % 997 == 0 {
-            panic!("hash bug");
+        assert!(!burn(&HASH_FUSE), "hash bug");
+        // Keys below 2^20 share 16 hashes (long probe runs, many `Eq` calls); the others
+        // hash apart.
+        if self.0 < 1 << 20 {
+            (self.0 % 16).hash(state);
+        } else {
+            self.0.hash(state);
         }
-        self.0.hash(state);
     }
 }
 
 impl PartialEq for Touchy {
     fn eq(&self, other: &Self) -> bool {
-        if TOUCHY_ARMED.load(Ordering::Relaxed)
-            && TOUCHY_HASHES.load(Ordering::Relaxed) % 1_009 == 0
-        {
-            panic!("eq bug");
-        }
+        assert!(!burn(&EQ_FUSE), "eq bug");
         self.0 == other.0
     }
 }
@@ -532,42 +571,175 @@ impl Eq for Touchy {}
 fn a_panicking_hash_or_eq_under_churn_loses_and_leaks_nothing() {
     // Before: a `Hash` panic while the table rehashed in place dropped slot ids from the table;
     // their entries stayed in the slab, charged and never dropped (hashbrown 0.16 also left
-    // the table itself inconsistent).
-    let cache: Cache<Touchy, u64, Lru> = Cache::builder_with_weigher(|_: &Touchy, _: &u64| 0)
-        .max_entries(4_096)
-        .shards(1)
+    // the table itself inconsistent). Churn over 3,000 keys with as many removals as inserts
+    // keeps about 1,500 live: the table fills with tombstones and rehashes in place, and a
+    // fuse set at random makes one `Hash` (or `Eq`) call in a few thousand panic.
+    for bound in [None, Some(1_000)] {
+        let b = Cache::builder_with_weigher(|_: &Touchy, _: &u64| 0).shards(1);
+        let cache: Cache<Touchy, u64, Lru> = match bound {
+            Some(n) => b.max_entries(n),
+            None => b.max_entries(1 << 20),
+        }
         .build()
         .unwrap();
-    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
-    let mut panics = 0;
-    TOUCHY_ARMED.store(true, Ordering::Relaxed);
-    for i in 0..100_000u64 {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let k = rng % 8_192;
-        let r = catch_unwind(AssertUnwindSafe(|| match i % 3 {
-            0 | 1 => cache.insert(Touchy::new(k), k),
-            _ => {
-                cache.remove(&Touchy::new(k));
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut panics = 0;
+        for _ in 0..200_000u64 {
+            let r = next();
+            if r % 64 == 0 {
+                HASH_FUSE.store(next() % 4_000 + 2, Ordering::Relaxed);
+            } else if r % 64 == 1 {
+                EQ_FUSE.store(next() % 4_000 + 2, Ordering::Relaxed);
             }
-        }));
-        panics += usize::from(r.is_err());
+            let k = next() % 3_000;
+            let op = catch_unwind(AssertUnwindSafe(|| {
+                if r % 2 == 0 {
+                    cache.insert(Touchy::new(k), k);
+                } else {
+                    cache.remove(&Touchy::new(k));
+                }
+            }));
+            panics += usize::from(op.is_err());
+        }
+        HASH_FUSE.store(0, Ordering::Relaxed);
+        EQ_FUSE.store(0, Ordering::Relaxed);
+        assert!(panics > 100, "the test must exercise panics ({panics})");
+        let live = (0..3_000)
+            .filter(|&k| cache.get(&Touchy::new(k)).is_some_and(|v| v == k))
+            .count();
+        assert_eq!(
+            live as u64,
+            cache.entry_count(),
+            "every entry is findable, with its value"
+        );
+        assert!(cache.entry_count() <= bound.unwrap_or(3_000));
+        drop(cache);
+        assert_eq!(
+            TOUCHY_LIVE.load(Ordering::SeqCst),
+            0,
+            "every key was dropped exactly once"
+        );
     }
-    TOUCHY_ARMED.store(false, Ordering::Relaxed);
-    assert!(panics > 50, "the test must exercise panics ({panics})");
-    let live = (0..8_192)
-        .filter(|&k| cache.get(&Touchy::new(k)).is_some())
-        .count();
-    assert_eq!(live as u64, cache.entry_count(), "every entry is findable");
-    assert!(cache.entry_count() <= 4_096);
-    for k in 0..8_192 {
-        assert!(cache.get(&Touchy::new(k)).is_none_or(|v| v == k));
+}
+
+/// A key that is its own hash (through [`Identity`]), so a test places it in the table, whose
+/// `Hash` panics at a chosen call, and which counts live instances.
+struct Placed(u64);
+
+static PLACED_FUSE: AtomicU64 = AtomicU64::new(0);
+static PLACED_LIVE: AtomicI64 = AtomicI64::new(0);
+
+impl Placed {
+    fn new(k: u64) -> Self {
+        PLACED_LIVE.fetch_add(1, Ordering::SeqCst);
+        Placed(k)
     }
-    drop(cache);
-    assert_eq!(
-        TOUCHY_LIVE.load(Ordering::SeqCst),
-        0,
-        "every key was dropped exactly once"
-    );
+}
+
+impl Drop for Placed {
+    fn drop(&mut self) {
+        PLACED_LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Hash for Placed {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        assert!(!burn(&PLACED_FUSE), "hash bug");
+        state.write_u64(self.0);
+    }
+}
+
+impl PartialEq for Placed {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Placed {}
+
+/// A hasher that returns the `u64` it was given: key `k` lives in table bucket `k` or after.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys")
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[test]
+fn a_hash_panicking_during_an_in_place_rehash_loses_and_leaks_nothing() {
+    // Before: when the hasher panics in an in-place rehash, hashbrown drops the ids it has not
+    // yet moved; their entries stayed in the slab, charged, in the policy, never dropped.
+    // Keys 0..1700 fill buckets 0..1700 of a 2048-bucket table; removing 0..1600 from the top
+    // down leaves tombstones (each had a full run on both sides); keys 1700.. then use up the
+    // room left, and the insert after rehashes the ~190 live entries in place, with the fuse
+    // set to panic partway.
+    for fuse in [1, 2, 40, 120, 185] {
+        let cache: Cache<Placed, u64, Lru, _> =
+            Cache::builder_with_weigher(|_: &Placed, _: &u64| 0)
+                .max_entries(1 << 20)
+                .shards(1)
+                .hasher(std::hash::BuildHasherDefault::<Identity>::default())
+                .build()
+                .unwrap();
+        for k in 0..1_700 {
+            cache.insert(Placed::new(k), k);
+        }
+        for k in (0..1_600).rev() {
+            cache.remove(&Placed::new(k));
+        }
+        let mut k = 1_700;
+        let panicked = loop {
+            if k == 2_000 {
+                break false;
+            }
+            let before = cache.structure_bytes();
+            let fresh = Placed::new(k);
+            // The cache hashes the key once before its table does: the fuse skips that call.
+            PLACED_FUSE.store(fuse + 1, Ordering::Relaxed);
+            let r = catch_unwind(AssertUnwindSafe(|| cache.insert(fresh, k)));
+            PLACED_FUSE.store(0, Ordering::Relaxed);
+            k += 1;
+            if r.is_err() {
+                assert_eq!(cache.structure_bytes(), before, "the rehash was in place");
+                break true;
+            }
+        };
+        assert!(panicked, "fuse {fuse}: no insert rehashed in place");
+        let expected: Vec<u64> = (1_600..k).collect();
+        let found = expected
+            .iter()
+            .filter(|&&k| cache.contains_key(&Placed::new(k)))
+            .count();
+        assert_eq!(
+            found as u64,
+            cache.entry_count(),
+            "fuse {fuse}: lost entries are evicted"
+        );
+        assert!(
+            found + 1 < expected.len(),
+            "fuse {fuse}: the panic cost entries"
+        );
+        cache.insert(Placed::new(5), 5);
+        assert_eq!(cache.get(&Placed::new(5)), Some(5));
+        drop(cache);
+        assert_eq!(
+            PLACED_LIVE.load(Ordering::SeqCst),
+            0,
+            "fuse {fuse}: a key leaked or was dropped twice"
+        );
+    }
 }
