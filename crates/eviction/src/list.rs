@@ -39,6 +39,11 @@ impl ListHead {
         (self.tail != NIL).then_some(self.tail)
     }
 
+    /// Number of slots on the list.
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
     /// Whether the list is empty.
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0

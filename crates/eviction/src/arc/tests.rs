@@ -1,7 +1,7 @@
 //! Tests of ARC: T1/T2 and how ghost hits steer the target `p`.
 
-use super::ArcPolicy;
-use crate::testing::MiniCache;
+use super::{ArcPolicy, B1, B2};
+use crate::testing::{MiniCache, byte_weight};
 use cache_traits::EvictionPolicy;
 
 #[test]
@@ -40,4 +40,31 @@ fn a_scan_does_not_flush_frequent_entries() {
     let hits = c.run(hot.iter().copied());
     assert!(hits >= 45, "only {hits} of 50 hot keys survived the scan");
     assert!(c.policy.bytes_per_slot() > 0);
+}
+
+#[test]
+fn a_capacity_near_u64_max_does_not_overflow() {
+    // An entry-bounded cache used to hand its policies such capacities: `2c` overflowed.
+    for capacity in [u64::MAX, u64::MAX - 1, u64::MAX / 2 + 1] {
+        let mut c = MiniCache::bounded(ArcPolicy::new(), capacity, 100, |_| 1);
+        c.run((0..20_000u64).map(|i| if i % 4 == 0 { i % 150 } else { i }));
+        assert_eq!(c.len(), 100);
+        assert!(c.policy.ghosts.total_len() <= 100);
+    }
+}
+
+#[test]
+fn ghosts_and_target_follow_the_held_weight_under_an_entry_bound() {
+    let mut c = MiniCache::with_entry_bound(ArcPolicy::new(), 1000, byte_weight);
+    let hits = c.run_hot_and_scan(600, 200_000);
+    let ghosts = c.policy.ghosts.len(B1) + c.policy.ghosts.len(B2);
+    assert!(ghosts <= c.len(), "{ghosts} ghosts for {} entries", c.len());
+    let ghost_weight = c.policy.ghosts.weight(B1) + c.policy.ghosts.weight(B2);
+    assert!(
+        ghost_weight <= c.used,
+        "{ghost_weight} of ghosts for {} held",
+        c.used
+    );
+    assert!(c.policy.p <= c.used as f64);
+    assert!(hits > 55_000, "{hits} hits");
 }

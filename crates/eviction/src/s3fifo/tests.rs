@@ -1,7 +1,7 @@
 //! Tests of S3-FIFO: the small queue, the ghost queue, main's reinsertion, scan resistance.
 
-use super::S3Fifo;
-use crate::testing::MiniCache;
+use super::{G, S3Fifo};
+use crate::testing::{MiniCache, byte_weight};
 use cache_traits::EvictionPolicy;
 
 #[test]
@@ -27,12 +27,17 @@ fn one_hit_wonders_leave_through_the_small_queue_into_the_ghost() {
 fn main_reinserts_hit_entries_with_a_lower_count() {
     let mut s3 = S3Fifo::new();
     s3.set_capacity(10);
-    // Put 0 and 1 into main via the ghost.
-    for slot in 0..2 {
+    // Over the capacity twice: the small queue's two oldest (keys 0 and 1) leave into the ghost.
+    for slot in 0..11 {
         s3.on_insert(slot, slot as u64, 1);
     }
     assert_eq!(s3.evict(), Some(0));
+    s3.on_insert(0, 11, 1);
     assert_eq!(s3.evict(), Some(1));
+    // Empty the small queue; keys 0 and 1 come back from the ghost straight into main.
+    for slot in [0].into_iter().chain(2..11) {
+        s3.on_remove(slot);
+    }
     s3.on_insert(0, 0, 1);
     s3.on_insert(1, 1, 1);
     assert_eq!(s3.main_weight, 2);
@@ -66,4 +71,31 @@ fn weights_count_against_the_queue_shares() {
     s3.on_remove(1);
     assert_eq!(s3.small_weight, 0);
     assert!(s3.bytes_per_slot() > 0);
+}
+
+#[test]
+fn the_queues_follow_the_held_weight_under_an_entry_bound() {
+    // Unit weights with the entry bound as capacity, then byte weights under a byte capacity
+    // the cache never reaches and an entry bound the policy is not told: victims come from
+    // the small queue once it holds a tenth of what the cache holds, so main keeps the hot
+    // set in both (it holds 60 %; main would empty if the tenth were of the byte capacity).
+    let mut shares = Vec::new();
+    for mut c in [
+        MiniCache::new(S3Fifo::new(), 1000),
+        MiniCache::with_entry_bound(S3Fifo::new(), 1000, byte_weight),
+    ] {
+        let hits = c.run_hot_and_scan(600, 200_000);
+        assert_eq!(c.len(), 1000);
+        let main = c.policy.main_weight as f64 / c.used as f64;
+        assert!(main > 0.5, "main holds {main:.3} of the weight");
+        assert!(
+            c.policy.ghost.len(G) <= c.len(),
+            "{} ghosts for {} entries",
+            c.policy.ghost.len(G),
+            c.len()
+        );
+        assert!(hits > 55_000, "{hits} hits");
+        shares.push(main);
+    }
+    assert!((shares[0] - shares[1]).abs() < 0.05, "{shares:?}");
 }
