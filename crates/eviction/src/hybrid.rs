@@ -36,6 +36,27 @@ impl Entry {
     }
 }
 
+/// What the weights seen so far say about the capacity's unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WeightsSeen {
+    /// No weight yet.
+    None,
+    /// Only weights of 1: the capacity counts entries.
+    Unit,
+    /// Other weights: the capacity is in some unit of weight, bytes say.
+    Other,
+}
+
+impl WeightsSeen {
+    /// After seeing `weight` too.
+    fn and(self, weight: u32) -> WeightsSeen {
+        match (self, weight) {
+            (WeightsSeen::None | WeightsSeen::Unit, 1) => WeightsSeen::Unit,
+            _ => WeightsSeen::Other,
+        }
+    }
+}
+
 /// Saturates a weight into an [`Entry`].
 #[inline]
 fn stored_weight(weight: u64) -> u32 {
@@ -83,6 +104,12 @@ fn stored_weight(weight: u64) -> u32 {
 /// All regions and shadows are budgeted by weight. A hit costs a sketch increment (one cache
 /// line) and at most a list move: no allocation. See `docs/POLICIES.md` for measurements.
 ///
+/// A cache that evicts within its weight capacity (an entry-count bound, memory pressure) has
+/// the weight it holds, less one average entry, taken as the capacity the regions and shadows
+/// are shares of, as in [`ClockTinyLfu`](crate::ClockTinyLfu). The sketch and the shadow table
+/// are sized from the entries tracked (and, while every weight is 1, so that the capacity
+/// counts entries, from the capacity up to 2^16 entries), never from a capacity in bytes.
+///
 /// # Examples
 ///
 /// ```
@@ -105,6 +132,11 @@ pub struct Hybrid {
     probation_weight: u64,
     protected_weight: u64,
     capacity: u64,
+    /// The capacity the regions and shadows are shares of: `capacity`, or the weight held less
+    /// one entry when the cache last evicted within it.
+    effective: u64,
+    /// Weights seen since the last clear: none, only 1 (the capacity counts entries), others.
+    weights_seen: WeightsSeen,
     /// Window share of the capacity, in `[MIN_WINDOW, MAX_WINDOW]`.
     window_share: f64,
     sketch: Sketch,
@@ -112,7 +144,7 @@ pub struct Hybrid {
     adaptive: bool,
     /// Hashes of the keys that most recently left the window and main.
     shadows: Shadows,
-    /// Resident entries the shadows were sized for.
+    /// Most resident entries the shadow table is sized for.
     shadow_sized_for: usize,
     /// Recent counts of rejected candidates and displaced victims (decaying).
     n_rejected: f64,
@@ -186,6 +218,8 @@ impl Hybrid {
             probation_weight: 0,
             protected_weight: 0,
             capacity: 0,
+            effective: 0,
+            weights_seen: WeightsSeen::None,
             window_share: INITIAL_WINDOW,
             sketch: Sketch::default(),
             resident: 0,
@@ -247,9 +281,32 @@ impl Hybrid {
 
     /// Recomputes the region budgets after the capacity or the window share changed.
     fn resize_regions(&mut self) {
-        self.window_max = ((self.capacity as f64 * self.window_share) as u64).min(self.capacity);
-        self.main_max = self.capacity - self.window_max;
+        let capacity = self.effective;
+        self.window_max = ((capacity as f64 * self.window_share) as u64).min(capacity);
+        self.main_max = capacity - self.window_max;
         self.protected_max = (self.main_max as f64 * PROTECTED_SHARE) as u64;
+    }
+
+    /// Sets the capacity the regions and the shadows' span `Δ` are shares of.
+    fn set_effective(&mut self, effective: u64) {
+        self.effective = effective;
+        self.shadow_span = ((effective as f64 * SHADOW_SHARE) as u64).max(1);
+        self.shadows.set_span(self.shadow_span);
+        self.resize_regions();
+    }
+
+    /// Takes as the capacity the regions are shares of the capacity, or, when the cache evicts
+    /// within it, the weight it holds less one average entry.
+    fn follow_held_weight(&mut self) {
+        let held = self.window_weight + self.main_weight();
+        let effective = if held > self.capacity {
+            self.capacity
+        } else {
+            held - held / self.resident.max(1) as u64
+        };
+        if effective != self.effective {
+            self.set_effective(effective);
+        }
     }
 
     fn main_weight(&self) -> u64 {
@@ -258,26 +315,33 @@ impl Hybrid {
 
     /// Grows the sketch with the number of resident entries (cheap: only on insert).
     fn ensure_sketch(&mut self) {
-        // Entries to plan for: the resident ones, and at least the capacity when it counts
-        // entries (for byte budgets, up to 2^16 until the cache actually holds more).
-        let wanted = self.resident.max(self.capacity.min(1 << 16) as usize);
+        // Entries to plan for: the resident ones, and, while the capacity counts entries (every
+        // weight is 1), the capacity up to 2^16, so that the sketch need not grow as the cache
+        // fills. A capacity in bytes says nothing about the entries: the sketch follows them.
+        let planned = if self.weights_seen == WeightsSeen::Unit {
+            self.capacity.min(1 << 16) as usize
+        } else {
+            0
+        };
+        let wanted = self.resident.max(planned);
         if wanted > self.sketch.width() {
             self.sketch = Sketch::new(wanted);
             self.sketch.set_sample_scale(self.sample_scale);
         }
         if self.adaptive && wanted > self.shadow_sized_for {
-            // Sized for the shadows' share of the entries, regrown only when the cache holds
-            // twice as many entries as it was sized for.
-            self.shadow_sized_for = 2 * wanted;
+            // Sized for the shadows' share of the entries, and rebuilt (empty) only when that
+            // share outgrows the table, whose length is a power of two: whether the cache
+            // planned for its entries or counted them as they came, the table ends up the same.
             let entries = (2.0 * wanted as f64 * SHADOW_SHARE) as usize;
             self.shadows = Shadows::new(self.shadow_span, entries);
+            self.shadow_sized_for = (self.shadows.len() as f64 / (2.0 * SHADOW_SHARE)) as usize + 1;
         }
     }
 
     /// Moves the window by `weight` (negative: towards main), within its bounds.
     #[inline]
     fn nudge(&mut self, weight: f64) {
-        let step = weight / self.capacity.max(1) as f64;
+        let step = weight / self.effective.max(1) as f64;
         self.window_share = (self.window_share + step).clamp(MIN_WINDOW, MAX_WINDOW);
         self.resize_regions();
     }
@@ -316,10 +380,11 @@ impl Hybrid {
         let Some(tail) = tail else { return };
         let in_tail = weight <= tail_delta || {
             // Positions are interpolated from push clocks: the list spans
-            // `clock - tail_stamp` of clock for `weight` of entries.
+            // `clock - tail_stamp` of clock for `weight` of entries. (Clocks wrap; spans are
+            // far below 2^64.)
             let tail_stamp = self.entries[tail as usize].stamp;
-            let span = clock.saturating_sub(tail_stamp) as f64;
-            let from_tail = e.stamp.saturating_sub(tail_stamp) as f64;
+            let span = clock.wrapping_sub(tail_stamp) as f64;
+            let from_tail = e.stamp.wrapping_sub(tail_stamp) as f64;
             from_tail < span * tail_delta as f64 / weight as f64
         };
         if in_tail {
@@ -370,7 +435,7 @@ impl Hybrid {
             };
             let e = &mut self.entries[t as usize];
             e.region = Region::Probation;
-            self.probation_clock += e.weight();
+            self.probation_clock = self.probation_clock.wrapping_add(e.weight());
             e.stamp = self.probation_clock;
             self.protected_weight -= e.weight();
             self.probation_weight += e.weight();
@@ -419,9 +484,7 @@ impl EvictionPolicy for Hybrid {
     fn set_capacity(&mut self, capacity: u64) {
         self.capacity = capacity;
         // A new budget (say, under memory pressure) keeps what the shadows and the sketch know.
-        self.shadow_span = ((capacity as f64 * SHADOW_SHARE) as u64).max(1);
-        self.shadows.set_span(self.shadow_span);
-        self.resize_regions();
+        self.set_effective(capacity);
         self.ensure_sketch();
     }
 
@@ -432,6 +495,7 @@ impl EvictionPolicy for Hybrid {
                 .resize((i + 1).max(self.entries.len() * 2), Entry::default());
         }
         let stored = stored_weight(weight);
+        self.weights_seen = self.weights_seen.and(stored);
         self.entries[i] = Entry {
             hash,
             stamp: 0,
@@ -460,7 +524,7 @@ impl EvictionPolicy for Hybrid {
             Region::Probation => {
                 e.region = Region::Protected;
                 let w = e.weight();
-                self.protected_clock += w;
+                self.protected_clock = self.protected_clock.wrapping_add(w);
                 e.stamp = self.protected_clock;
                 self.links.unlink(&mut self.probation, slot);
                 self.links.push_front(&mut self.protected, slot);
@@ -469,7 +533,7 @@ impl EvictionPolicy for Hybrid {
                 self.demote();
             }
             Region::Protected => {
-                self.protected_clock += e.weight();
+                self.protected_clock = self.protected_clock.wrapping_add(e.weight());
                 e.stamp = self.protected_clock;
                 self.links.move_to_front(&mut self.protected, slot);
             }
@@ -482,6 +546,7 @@ impl EvictionPolicy for Hybrid {
         let old_weight = e.weight();
         e.weight = stored_weight(new_weight);
         let new_weight = e.weight();
+        self.weights_seen = self.weights_seen.and(e.weight);
         let region = match e.region {
             Region::Window => &mut self.window_weight,
             Region::Probation => &mut self.probation_weight,
@@ -495,6 +560,7 @@ impl EvictionPolicy for Hybrid {
     }
 
     fn evict(&mut self) -> Option<u32> {
+        self.follow_held_weight();
         self.demote();
         let window_max = self.window_max;
         let main_max = self.main_max;
@@ -585,7 +651,7 @@ impl Hybrid {
         debug_assert_eq!(e.region, Region::Window);
         e.region = Region::Probation;
         let w = e.weight();
-        self.probation_clock += w;
+        self.probation_clock = self.probation_clock.wrapping_add(w);
         e.stamp = self.probation_clock;
         self.links.unlink(&mut self.window, slot);
         self.window_weight -= w;

@@ -43,13 +43,19 @@ impl Shadows {
             table: vec![0; len],
             mask: len - 1,
             cursors: [0; 2],
-            span: span.max(1),
+            span: span.clamp(1, POS_MASK),
         }
     }
 
-    /// Changes `Δ`; members stay, judged against the new span.
+    /// Entries the table holds.
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Changes `Δ`; members stay, judged against the new span. (Positions wrap at 2^42: a
+    /// larger span would keep every member forever.)
     pub(crate) fn set_span(&mut self, span: u64) {
-        self.span = span.max(1);
+        self.span = span.clamp(1, POS_MASK);
     }
 
     #[inline]

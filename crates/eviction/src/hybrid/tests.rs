@@ -1,7 +1,7 @@
 //! Tests of the hybrid: scan resistance, the window adapting, the sketch aging.
 
 use super::{Hybrid, sketch::Sketch};
-use crate::testing::MiniCache;
+use crate::testing::{MiniCache, byte_weight};
 use cache_traits::EvictionPolicy;
 
 #[test]
@@ -120,4 +120,43 @@ fn shifting_popularity_speeds_up_aging() {
         "aging {}",
         c.policy.aging_period()
     );
+}
+
+#[test]
+fn the_window_keeps_its_share_of_the_held_weight_under_an_entry_bound() {
+    // Unit weights with the entry bound as capacity, then byte weights under a byte capacity
+    // the cache never reaches and an entry bound the policy is not told.
+    for adaptive in [false, true] {
+        let make = || {
+            if adaptive {
+                Hybrid::new()
+            } else {
+                Hybrid::with_static_window(0.2)
+            }
+        };
+        for mut c in [
+            MiniCache::new(make(), 1000),
+            MiniCache::with_entry_bound(make(), 1000, byte_weight),
+        ] {
+            let hits = c.run_hot_and_scan(600, 200_000);
+            let target = c.policy.window_share();
+            let share = c.policy.window_weight as f64 / c.used as f64;
+            assert!(
+                (share - target).abs() <= 0.01,
+                "the window holds {share:.3} of the weight for a share of {target:.3}"
+            );
+            assert!(hits > 55_000, "{hits} hits");
+        }
+    }
+}
+
+#[test]
+fn byte_weights_size_the_sketch_by_entries_not_capacity() {
+    let mut c = MiniCache::with_entry_bound(Hybrid::new(), 1000, byte_weight);
+    c.run(0..10_000);
+    assert_eq!(c.policy.sketch.width(), 1024);
+    // Unit weights: the capacity counts entries and sizes the sketch from the start.
+    let mut c = MiniCache::new(Hybrid::new(), 1000);
+    c.run(0..10);
+    assert_eq!(c.policy.sketch.width(), 1024);
 }
