@@ -3,6 +3,10 @@
 //!
 //! The traces are not in the repository. They are looked up in `$QC_TRACES`, else in
 //! `<workspace root>/../shared/traces`; when they are missing these tests fail, they do not skip.
+//!
+//! [`bounds`] drives every policy through millions of keys under a counting allocator.
+
+mod bounds;
 
 use std::path::PathBuf;
 
