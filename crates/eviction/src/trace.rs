@@ -10,6 +10,11 @@
 //!
 //! Only `oracleGeneral` carries object sizes; in every other format each request weighs 1.
 //!
+//! Readers trust nothing in the file: what they allocate is bounded by its size (an ARC line
+//! expands to at most [`ARC_KEYS_PER_BYTE`] keys per byte of the file, plus
+//! [`ARC_KEYS_SLACK`], in all), a trace holds at most [`MAX_REQUESTS`] requests, and anything
+//! else is a [`TraceError`] with the line or byte offset, never a panic.
+//!
 //! # Examples
 //!
 //! ```
@@ -24,6 +29,18 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::OnceLock;
+
+/// Most requests a trace may hold: the simulator numbers requests and keys in 32 bits.
+pub const MAX_REQUESTS: u64 = u32::MAX as u64 - 1;
+
+/// Keys an ARC trace may expand to per byte of the file (beyond [`ARC_KEYS_SLACK`]): its lines
+/// name a start and a count, so a 16-byte line could otherwise ask for terabytes. The traces
+/// of the ARC paper expand to less than one key per byte (P3: 3.9 million keys from 4.6 MB),
+/// and a line to at most 7 keys per byte of it.
+pub const ARC_KEYS_PER_BYTE: u64 = 16;
+
+/// Keys any ARC trace may expand to, whatever its size (8 MiB of keys).
+pub const ARC_KEYS_SLACK: u64 = 1 << 20;
 
 /// The layout of a trace file.
 ///
@@ -225,6 +242,18 @@ pub enum TraceError {
         /// What it found (shortened).
         found: String,
     },
+    /// The content asks for more requests than the reader allows for a file of its size.
+    TooLarge {
+        /// The format the content was read as.
+        format: TraceFormat,
+        /// Where the limit was passed.
+        position: Position,
+        /// Requests the content asks for up to there.
+        requested: u64,
+        /// The most the reader allows for this file (see [`MAX_REQUESTS`] and
+        /// [`ARC_KEYS_PER_BYTE`]).
+        limit: u64,
+    },
 }
 
 impl fmt::Display for TraceError {
@@ -252,6 +281,17 @@ impl fmt::Display for TraceError {
                 f,
                 "malformed {format} trace at {position}: expected {expected}, found {found}; \
                  fix the file or pass the right --format"
+            ),
+            TraceError::TooLarge {
+                format,
+                position,
+                requested,
+                limit,
+            } => write!(
+                f,
+                "{format} trace too large at {position}: it asks for {requested} requests, \
+                 more than the {limit} allowed for a file of its size; check the counts \
+                 there or split the trace"
             ),
         }
     }
@@ -339,7 +379,8 @@ impl Trace {
     ///
     /// [`TraceError::Io`] when the file cannot be read, [`TraceError::UnknownFormat`] when no
     /// format is given and the name says nothing, [`TraceError::Malformed`] when the content
-    /// does not follow the format.
+    /// does not follow the format, [`TraceError::TooLarge`] when it asks for more requests
+    /// than a file of its size may.
     ///
     /// # Examples
     ///
@@ -368,7 +409,9 @@ impl Trace {
     /// # Errors
     ///
     /// [`TraceError::Malformed`], with the line (text formats) or byte offset (binary formats)
-    /// and what was expected there.
+    /// and what was expected there; [`TraceError::TooLarge`] where the content asks for more
+    /// requests than [`MAX_REQUESTS`], or, in an ARC trace, than [`ARC_KEYS_PER_BYTE`] per byte
+    /// of the file plus [`ARC_KEYS_SLACK`].
     ///
     /// # Examples
     ///
@@ -517,14 +560,28 @@ impl Trace {
     }
 }
 
-/// Shortens `text` for an error message.
+/// Shortens `text` for an error message (looking at its first 160 bytes only: a line may be
+/// the whole file).
 fn found(text: &[u8]) -> String {
-    let text = String::from_utf8_lossy(text);
-    let mut short: String = text.chars().take(40).collect();
+    let head = String::from_utf8_lossy(&text[..text.len().min(160)]);
+    let mut short: String = head.chars().take(40).collect();
     if short.len() < text.len() {
         short.push('…');
     }
     format!("`{short}`")
+}
+
+/// Fails unless `n` requests are within [`MAX_REQUESTS`] (`position`: where the excess starts).
+fn check_requests(n: u64, format: TraceFormat, position: Position) -> Result<(), TraceError> {
+    if n > MAX_REQUESTS {
+        return Err(TraceError::TooLarge {
+            format,
+            position,
+            requested: n,
+            limit: MAX_REQUESTS,
+        });
+    }
+    Ok(())
 }
 
 /// Lines of a text trace with their 1-based numbers; `\r` trimmed, blank lines skipped.
@@ -557,11 +614,18 @@ fn parse_lirs(bytes: &[u8]) -> Result<Trace, TraceError> {
             found: found(line),
         })?;
         keys.push(key);
+        if keys.len() as u64 > MAX_REQUESTS {
+            check_requests(keys.len() as u64, TraceFormat::Lirs, Position::Line(n))?;
+        }
     }
     Ok(Trace::from_keys(keys))
 }
 
 fn parse_arc(bytes: &[u8]) -> Result<Trace, TraceError> {
+    let limit = (bytes.len() as u64)
+        .saturating_mul(ARC_KEYS_PER_BYTE)
+        .saturating_add(ARC_KEYS_SLACK)
+        .min(MAX_REQUESTS);
     let mut keys = Vec::with_capacity(bytes.len() / 4);
     for (n, line) in lines(bytes) {
         let malformed = |expected| TraceError::Malformed {
@@ -589,6 +653,15 @@ fn parse_arc(bytes: &[u8]) -> Result<Trace, TraceError> {
         if start.checked_add(count).is_none() {
             return Err(malformed("`start + count` within 64 bits"));
         }
+        let requested = (keys.len() as u64).saturating_add(count);
+        if requested > limit {
+            return Err(TraceError::TooLarge {
+                format: TraceFormat::Arc,
+                position: Position::Line(n),
+                requested,
+                limit,
+            });
+        }
         keys.extend(start..start + count);
     }
     Ok(Trace::from_keys(keys))
@@ -613,6 +686,8 @@ fn parse_fixed<const N: usize>(
             found: format!("{} trailing bytes (truncated file?)", rest.len()),
         });
     }
+    let position = Position::Byte(MAX_REQUESTS.saturating_mul(N as u64));
+    check_requests((bytes.len() / N) as u64, format, position)?;
     let keys = chunks
         .map(|c| {
             let mut b = [0u8; N];
@@ -638,6 +713,8 @@ fn parse_oracle_general(bytes: &[u8]) -> Result<Trace, TraceError> {
         });
     }
     let n = bytes.len() / ORACLE_RECORD;
+    let position = Position::Byte(MAX_REQUESTS.saturating_mul(ORACLE_RECORD as u64));
+    check_requests(n as u64, TraceFormat::OracleGeneral, position)?;
     let mut keys = Vec::with_capacity(n);
     let mut sizes = Vec::with_capacity(n);
     for c in chunks {

@@ -1,6 +1,9 @@
 //! Tests of the trace readers on small generated fixtures, well-formed and malformed.
 
-use super::{Position, Trace, TraceError, TraceFormat};
+use super::{
+    ARC_KEYS_PER_BYTE, ARC_KEYS_SLACK, MAX_REQUESTS, Position, Trace, TraceError, TraceFormat,
+    check_requests, found,
+};
 use std::path::Path;
 
 fn keys(bytes: &[u8], format: TraceFormat) -> Vec<u64> {
@@ -157,4 +160,75 @@ fn read_reports_missing_files_and_unknown_formats() {
 #[test]
 fn counts_unique_keys() {
     assert_eq!(Trace::from_keys(vec![1, 2, 1, 3, 2]).unique_keys(), 3);
+}
+
+/// The line and the limit of a too-large error.
+fn too_large(bytes: &[u8], format: TraceFormat) -> (Position, u64) {
+    match Trace::parse(bytes, format) {
+        Err(TraceError::TooLarge {
+            position, limit, ..
+        }) => (position, limit),
+        other => panic!("expected a too-large error, got {other:?}"),
+    }
+}
+
+#[test]
+fn arc_count_beyond_the_input_is_an_error_not_an_abort() {
+    // 16 bytes asking for 2^40 keys (8 TiB): the reader used to try and allocate them.
+    let (position, limit) = too_large(b"0 1099511627776\n", TraceFormat::Arc);
+    assert_eq!(position, Position::Line(1));
+    assert_eq!(limit, 16 * ARC_KEYS_PER_BYTE + ARC_KEYS_SLACK);
+    let err = Trace::parse(b"0 1099511627776", TraceFormat::Arc).unwrap_err();
+    assert!(
+        err.to_string().contains("asks for 1099511627776 requests"),
+        "{err}"
+    );
+}
+
+#[test]
+fn arc_count_of_u64_max_is_an_error_not_a_panic() {
+    // `start + count` fits in 64 bits, so the reader used to reserve u64::MAX keys: a panic.
+    let (position, _) = too_large(b"0 18446744073709551615", TraceFormat::Arc);
+    assert_eq!(position, Position::Line(1));
+}
+
+#[test]
+fn arc_lines_share_one_budget() {
+    // Each line alone fits the budget of a file this size; together they do not.
+    let text = "7 1000000 0 0\n".repeat(3);
+    let (position, _) = too_large(text.as_bytes(), TraceFormat::Arc);
+    assert_eq!(position, Position::Line(2));
+    // The budget leaves real traces alone: P3's largest requests, and the slack in full.
+    assert_eq!(keys(b"3912296 128 238578\n", TraceFormat::Arc).len(), 128);
+    let whole = ARC_KEYS_SLACK + 9 * ARC_KEYS_PER_BYTE;
+    let line = format!("0 {whole}");
+    assert_eq!(line.len(), 9);
+    assert_eq!(keys(line.as_bytes(), TraceFormat::Arc).len() as u64, whole);
+    let (position, _) = too_large(format!("0 {}", whole + 1).as_bytes(), TraceFormat::Arc);
+    assert_eq!(position, Position::Line(1));
+}
+
+#[test]
+fn request_counts_past_32_bits_are_errors() {
+    // (Files that large are not made here: the check every reader makes is tested alone.)
+    assert!(check_requests(MAX_REQUESTS, TraceFormat::Cache2k, Position::Byte(0)).is_ok());
+    let err = check_requests(1 << 32, TraceFormat::Scarab, Position::Byte(8)).unwrap_err();
+    assert!(matches!(
+        err,
+        TraceError::TooLarge {
+            position: Position::Byte(8),
+            requested: 4_294_967_296,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn long_lines_are_quoted_short() {
+    let mut line = vec![0xff; 1 << 20];
+    line.extend_from_slice(b"tail");
+    let quoted = found(&line);
+    assert!(quoted.chars().count() <= 43, "{quoted}");
+    assert!(quoted.ends_with("…`"));
+    assert_eq!(found(b"12 x"), "`12 x`");
 }
