@@ -1,11 +1,17 @@
 //! Benchmark `reclaim`: RSS after shrinking a cache, insert tail latency while large values are
 //! evicted, and read-through throughput, with gc-coord's reclaimer on and off, beside moka and
-//! quick_cache.
+//! quick_cache; and, on request, a sweep of the reclaimer's `inline_below_bytes` threshold.
 //!
-//! Run with `cargo xtask bench reclaim [rss] [latency] [hot]` (all three by default). Every
-//! experiment runs in a child process (this binary re-executed with `--child`), one per variant,
-//! so that RSS baselines and allocator state do not mix. Results are printed as a table and
-//! written to `target/bench/reclaim.json` in the workspace.
+//! Run with `cargo xtask bench reclaim [rss] [latency] [hot] [sweep]` (the first three by
+//! default; `sweep` only when named). Every experiment runs in a child process (this binary
+//! re-executed with `--child`), one per variant, so that RSS baselines and allocator state do not
+//! mix. Results are printed as a table and written to `target/bench/reclaim.json` in the
+//! workspace (the sweep's to `target/bench/reclaim_sweep.json`).
+//!
+//! The sweep fills a 32 MiB cache with one kind of value and then times inserts that each evict:
+//! demo-like query results (a SQL key and 1 to 20 rows of strings, 4 to 23 allocations), larger
+//! results (100 rows), 1 KiB byte buffers (one allocation) and short strings (one allocation),
+//! each with the reclaimer's threshold at several values, and with no reclaimer at all.
 //!
 //! What each peer does to shrink, since neither moka nor quick_cache has exactly our
 //! `set_capacity`:
@@ -20,15 +26,17 @@
 
 use std::env;
 use std::fs;
+use std::hash::Hash;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use cache_traits::Reclaim;
+use cache_traits::{HeapSize, Reclaim};
 use gc_coord::{PurgeKind, Reclaimer, ReclaimerStats};
 use serde_json::{Value, json};
 
@@ -79,6 +87,39 @@ const HOT_REQUESTS: usize = 2_000_000;
 const HOT_ROUNDS: usize = 25;
 const HOT_SEED: u64 = 0x5EED_CAFE_F00D_D00D;
 
+// Threshold sweep.
+/// The value kinds the sweep inserts; see [`SweepKind`].
+const SWEEP_KINDS: [SweepKind; 4] = [
+    SweepKind {
+        name: "query_rows_1_20",
+        about: "demo-like query results: SQL key, Arc<Vec<Row>> of 1-20 rows, 4-23 allocations",
+        inserts: 200_000,
+    },
+    SweepKind {
+        name: "query_rows_100",
+        about: "larger query results: SQL key, Arc<Vec<Row>> of 100 rows, 103 allocations",
+        inserts: 40_000,
+    },
+    SweepKind {
+        name: "bytes_1KiB",
+        about: "u64 key, Vec<u8> of 1000 bytes: 1 allocation",
+        inserts: 200_000,
+    },
+    SweepKind {
+        name: "small_string",
+        about: "u64 key, String of at most 8 bytes: 1 allocation",
+        inserts: 400_000,
+    },
+];
+/// The thresholds swept: `none` is a cache without a reclaimer (evicted values dropped by the
+/// cache after its lock), `all` is a reclaimer that drops everything inline.
+const SWEEP_THRESHOLDS: [&str; 7] = ["none", "0", "256", "512", "1024", "4096", "all"];
+const SWEEP_BUDGET: u64 = 32 * MIB;
+/// Values made ahead of their timed inserts, on the request thread.
+const SWEEP_MADE_AHEAD: usize = 256;
+/// Rounds of the whole sweep; each figure printed is the median over the rounds.
+const SWEEP_ROUNDS: usize = 5;
+
 type Pair = (u64, Vec<u8>);
 
 fn main() -> Result<()> {
@@ -97,12 +138,13 @@ fn parent(args: &[String]) -> Result<()> {
     let mut wanted: Vec<&str> = args
         .iter()
         .map(String::as_str)
-        .filter(|a| ["rss", "latency", "hot"].contains(a))
+        .filter(|a| ["rss", "latency", "hot", "sweep"].contains(a))
         .collect();
     if wanted.is_empty() {
         wanted = vec!["rss", "latency", "hot"];
     }
     let mut rows = Vec::new();
+    let mut sweep_rows = Vec::new();
     if wanted.contains(&"rss") {
         for variant in VARIANTS.iter().chain([&EXTRA_RSS_VARIANT]) {
             rows.extend(run_child(&["rss", variant])?);
@@ -118,24 +160,47 @@ fn parent(args: &[String]) -> Result<()> {
     if wanted.contains(&"hot") {
         rows.extend(run_child(&["hot"])?);
     }
+    if wanted.contains(&"sweep") {
+        // Rounds interleave the thresholds, starting each round one further along, so that drift
+        // in the machine's load falls on all of them alike.
+        for round in 0..SWEEP_ROUNDS {
+            for kind in &SWEEP_KINDS {
+                for idx in 0..SWEEP_THRESHOLDS.len() {
+                    let threshold = SWEEP_THRESHOLDS[(idx + round) % SWEEP_THRESHOLDS.len()];
+                    let mut out = run_child(&["sweep", kind.name, threshold])?;
+                    for row in &mut out {
+                        row["round"] = json!(round);
+                    }
+                    sweep_rows.extend(out);
+                }
+            }
+        }
+    }
     print_tables(&rows);
-    let path = json_path();
-    fs::create_dir_all(path.parent().unwrap())?;
-    fs::write(&path, serde_json::to_string_pretty(&rows)? + "\n")?;
-    println!("\nwrote {}", path.display());
+    print_sweep(&sweep_rows);
+    // The sweep has a file of its own, so that running it alone keeps the other results.
+    for (rows, file) in [(&rows, "reclaim.json"), (&sweep_rows, "reclaim_sweep.json")] {
+        if rows.is_empty() {
+            continue;
+        }
+        let path = json_path(file);
+        fs::create_dir_all(path.parent().unwrap())?;
+        fs::write(&path, serde_json::to_string_pretty(rows)? + "\n")?;
+        println!("\nwrote {}", path.display());
+    }
     Ok(())
 }
 
-/// The workspace's `target/bench/reclaim.json`, from this package's manifest directory (stable
-/// whatever `CARGO_TARGET_DIR` says).
-fn json_path() -> PathBuf {
+/// The workspace's `target/bench/<file>`, from this package's manifest directory (stable whatever
+/// `CARGO_TARGET_DIR` says).
+fn json_path(file: &str) -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir
         .parent()
         .unwrap_or(manifest_dir)
         .join("target")
         .join("bench")
-        .join("reclaim.json")
+        .join(file)
 }
 
 /// Runs this binary with `--child args…` and collects the `RESULT {json}` lines it prints.
@@ -163,6 +228,91 @@ fn mib(v: &Value) -> String {
         || "-".to_owned(),
         |b| format!("{:.1}", b as f64 / MIB as f64),
     )
+}
+
+/// The median of `field` over `rows` (0 when absent).
+fn median(rows: &[&Value], field: &str) -> f64 {
+    let mut v: Vec<f64> = rows.iter().filter_map(|r| r[field].as_f64()).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn print_sweep(rows: &[Value]) {
+    let sweep: Vec<&Value> = rows.iter().filter(|r| r["experiment"] == "sweep").collect();
+    for kind in &SWEEP_KINDS {
+        let of_kind: Vec<&Value> = sweep
+            .iter()
+            .copied()
+            .filter(|r| r["kind"] == kind.name)
+            .collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        let rounds = of_kind
+            .iter()
+            .filter(|r| r["threshold"] == SWEEP_THRESHOLDS[0])
+            .count();
+        println!(
+            "
+sweep {}: {} ({} inserts that evict, {} MiB cache, values made {SWEEP_MADE_AHEAD} ahead; \
+             mean weight {:.0} B; ns, median of {rounds} rounds)",
+            kind.name,
+            kind.about,
+            kind.inserts,
+            SWEEP_BUDGET / MIB,
+            median(&of_kind, "mean_weight"),
+        );
+        println!(
+            "{:<9} {:>7} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "inline<",
+            "queued%",
+            "p50",
+            "p99",
+            "p99.9",
+            "req/op",
+            "reqCPU/op",
+            "allCPU/op",
+            "drop p50",
+            "drop p99",
+            "drop mean"
+        );
+        for threshold in SWEEP_THRESHOLDS {
+            let at: Vec<&Value> = of_kind
+                .iter()
+                .copied()
+                .filter(|r| r["threshold"] == threshold)
+                .collect();
+            if at.is_empty() {
+                continue;
+            }
+            println!(
+                "{:<9} {:>7.1} {:>7.0} {:>7.0} {:>8.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0}",
+                threshold,
+                median(&at, "queued_pct"),
+                median(&at, "insert_p50_ns"),
+                median(&at, "insert_p99_ns"),
+                median(&at, "insert_p999_ns"),
+                median(&at, "request_ns_per_op"),
+                median(&at, "request_cpu_ns_per_op"),
+                median(&at, "process_cpu_ns_per_op"),
+                median(&at, "drop_p50_ns"),
+                median(&at, "drop_p99_ns"),
+                median(&at, "drop_mean_ns"),
+            );
+        }
+    }
+    if !sweep.is_empty() {
+        println!(
+            "inline<: the reclaimer's inline_below_bytes (none: no reclaimer; all: everything inline); \
+             p50..p99.9: one insert that evicts; req/op: wall time per request on the request thread \
+             (make the value + insert); reqCPU/op, allCPU/op: CPU time of the request thread, of the \
+             whole process (with the reclaimer's thread); drop: the eviction's hand-over on the \
+             request thread (free inline, or queue send)"
+        );
+    }
 }
 
 fn print_tables(rows: &[Value]) {
@@ -308,6 +458,10 @@ fn child(args: &[String]) -> Result<()> {
             vec![latency(variant, workload, made_ahead)?]
         }
         "hot" => hot()?,
+        "sweep" => {
+            let threshold = args.get(2).map(String::as_str).unwrap_or_default();
+            vec![sweep(variant, threshold)?]
+        }
         other => bail!("unknown experiment `{other}`"),
     };
     for row in rows {
@@ -326,7 +480,7 @@ fn bench_reclaimer<T: Send + 'static>() -> Result<Arc<Reclaimer<T>>> {
     ))
 }
 
-/// gc-coord's defaults: eviction waves run `decay`.
+/// gc-coord's defaults, except that eviction waves run `decay`.
 fn decay_reclaimer<T: Send + 'static>() -> Result<Arc<Reclaimer<T>>> {
     Ok(Arc::new(
         Reclaimer::builder().wave_purge(PurgeKind::Decay).build()?,
@@ -520,7 +674,7 @@ fn rss(variant: &str) -> Result<Value> {
     });
     if variant == EXTRA_RSS_VARIANT {
         row["extra"] = json!(true);
-        row["gc_coord_config"] = json!("defaults: wave_purge=decay, purge_after_bytes=64MiB");
+        row["gc_coord_config"] = json!("wave_purge=decay, purge_after_bytes=64MiB (the default)");
     } else if variant == "query-cache" {
         row["gc_coord_config"] = json!("wave_purge=purge, purge_after_bytes=64MiB");
     }
@@ -750,4 +904,239 @@ fn hot() -> Result<Vec<Value>> {
             "hit_ratio": hits.1 as f64 / trace.len() as f64,
         }),
     ])
+}
+
+// --- Threshold sweep -----------------------------------------------------------------------------
+
+/// One kind of value the sweep inserts.
+struct SweepKind {
+    name: &'static str,
+    about: &'static str,
+    /// Timed inserts per run.
+    inserts: usize,
+}
+
+/// One row of a query result, as in the demo.
+#[expect(
+    dead_code,
+    reason = "the fields give a row the demo's shape; only its drop is measured"
+)]
+struct Row {
+    id: u64,
+    name: String,
+    score: f64,
+}
+
+impl HeapSize for Row {
+    fn heap_size(&self) -> usize {
+        self.name.heap_size()
+    }
+}
+
+type Rows = Arc<Vec<Row>>;
+
+/// A query's key and its result of `n_rows` rows, built like the demo's: one allocation for the
+/// key, one for the `Arc`, one for the rows and one per row name.
+fn query_result(q: u64, n_rows: u64) -> (String, Rows) {
+    let sql = format!("SELECT id, name, score FROM items WHERE category = {q}");
+    let rows = (0..n_rows)
+        .map(|i| Row {
+            id: q * 100 + i,
+            name: format!("item-{q}-{i}"),
+            score: (q ^ i) as f64 / 7.0,
+        })
+        .collect::<Vec<_>>();
+    (sql, Arc::new(rows))
+}
+
+/// Hands evicted entries to the reclaimer (or drops them, without one), and when `timing` is on
+/// records how long the hand-over took on the request thread.
+struct DropSide<T: Send + 'static> {
+    reclaimer: Option<Arc<Reclaimer<T>>>,
+    timing: AtomicBool,
+    samples: Mutex<Vec<u64>>,
+}
+
+impl<T: Send + 'static> DropSide<T> {
+    fn hand_over(&self, item: T, weight: u64) {
+        match &self.reclaimer {
+            Some(r) => r.reclaim(item, weight),
+            None => drop(item),
+        }
+    }
+}
+
+impl<T: Send + 'static> Reclaim<T> for DropSide<T> {
+    fn reclaim(&self, item: T, weight: u64) {
+        if !self.timing.load(Ordering::Relaxed) {
+            self.hand_over(item, weight);
+            return;
+        }
+        let start = Instant::now();
+        self.hand_over(item, weight);
+        let ns = start.elapsed().as_nanos() as u64;
+        self.samples.lock().unwrap().push(ns);
+    }
+}
+
+/// CPU time in nanoseconds from a `schedstat` file (its first field), if the kernel has one.
+fn schedstat_run_ns(path: &Path) -> Option<u64> {
+    fs::read_to_string(path)
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// CPU time of the calling thread and of the whole process (every thread), in nanoseconds.
+fn cpu_ns() -> (Option<u64>, Option<u64>) {
+    let thread = schedstat_run_ns(Path::new("/proc/thread-self/schedstat"));
+    let process = fs::read_dir("/proc/self/task").ok().and_then(|tasks| {
+        tasks
+            .map(|t| schedstat_run_ns(&t.ok()?.path().join("schedstat")))
+            .sum::<Option<u64>>()
+    });
+    (thread, process)
+}
+
+fn sweep(kind: &str, threshold: &str) -> Result<Value> {
+    let Some(spec) = SWEEP_KINDS.iter().find(|k| k.name == kind) else {
+        bail!("unknown sweep kind `{kind}`");
+    };
+    match kind {
+        "query_rows_1_20" => sweep_kind(spec, threshold, |q| query_result(q, 1 + (q * 7919 % 20))),
+        "query_rows_100" => sweep_kind(spec, threshold, |q| query_result(q, 100)),
+        "bytes_1KiB" => sweep_kind(spec, threshold, |k| (k, vec![k as u8; 1000])),
+        "small_string" => sweep_kind(spec, threshold, |k| (k, format!("v{}", k % 10_000_000))),
+        other => bail!("unknown sweep kind `{other}`"),
+    }
+}
+
+/// Fills a cache with values from `make` until it has turned over once, then times
+/// `spec.inserts` inserts of fresh keys (each evicts) and half as many again with the hand-over
+/// of each evicted entry timed.
+fn sweep_kind<K, V>(
+    spec: &SweepKind,
+    threshold: &str,
+    make: impl Fn(u64) -> (K, V),
+) -> Result<Value>
+where
+    K: Hash + Eq + HeapSize + Send + 'static,
+    V: HeapSize + Send + 'static,
+{
+    let reclaimer = match threshold {
+        "none" => None,
+        "all" => Some(u64::MAX),
+        bytes => Some(bytes.parse().context("threshold")?),
+    }
+    .map(|inline_below| {
+        Reclaimer::<(K, V)>::builder()
+            .inline_below_bytes(inline_below)
+            .build()
+            .map(Arc::new)
+    })
+    .transpose()?;
+    let drop_side = Arc::new(DropSide {
+        reclaimer: reclaimer.clone(),
+        timing: AtomicBool::new(false),
+        samples: Mutex::new(Vec::new()),
+    });
+    let cache: query_cache::Cache<K, V> = query_cache::Cache::builder()
+        .max_bytes(SWEEP_BUDGET)
+        .time_to_live(Duration::from_secs(3600))
+        .reclaimer(Arc::clone(&drop_side) as Arc<dyn Reclaim<(K, V)>>)
+        .build()?;
+
+    // Fill, then turn the cache over once, so that evicted values are old and cold.
+    let mut key = 0u64;
+    while key % 1024 != 0 || cache.stats().removals(query_cache::RemovalCause::Size) == 0 {
+        let (k, v) = make(key);
+        cache.insert(k, v);
+        key += 1;
+    }
+    for _ in 0..cache.entry_count() {
+        let (k, v) = make(key);
+        cache.insert(k, v);
+        key += 1;
+    }
+    if let Some(r) = &reclaimer {
+        r.flush();
+    }
+
+    // Timed inserts; values made on this thread, `SWEEP_MADE_AHEAD` at a time.
+    let removed = |s: &query_cache::CacheStats| {
+        (
+            s.removals(query_cache::RemovalCause::Size),
+            s.removed_weight_of(query_cache::RemovalCause::Size),
+        )
+    };
+    let before = removed(&cache.stats());
+    let queued_before = reclaimer.as_ref().map_or(0, |r| r.stats().queued);
+    let mut samples = Vec::with_capacity(spec.inserts);
+    let (thread_cpu0, process_cpu0) = cpu_ns();
+    let started = Instant::now();
+    while samples.len() < spec.inserts {
+        let batch: Vec<(K, V)> = (0..SWEEP_MADE_AHEAD.min(spec.inserts - samples.len()))
+            .map(|idx| make(key + idx as u64))
+            .collect();
+        key += batch.len() as u64;
+        for (k, v) in batch {
+            let start = Instant::now();
+            cache.insert(k, v);
+            samples.push(start.elapsed().as_nanos() as u64);
+        }
+    }
+    let wall_ns = started.elapsed().as_nanos() as f64;
+    let (thread_cpu1, process_cpu1) = cpu_ns();
+    let after = removed(&cache.stats());
+    let queued_after = reclaimer.as_ref().map_or(0, |r| r.stats().queued);
+    let n_removed = after.0 - before.0;
+    let per_op = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => json!((b - a) as f64 / spec.inserts as f64),
+        _ => Value::Null,
+    };
+
+    // The hand-over alone, on more inserts.
+    drop_side.timing.store(true, Ordering::Relaxed);
+    for _ in 0..spec.inserts / 2 {
+        let (k, v) = make(key);
+        key += 1;
+        cache.insert(k, v);
+    }
+    drop_side.timing.store(false, Ordering::Relaxed);
+    let mut drops = std::mem::take(&mut *drop_side.samples.lock().unwrap());
+
+    samples.sort_unstable();
+    drops.sort_unstable();
+    let pct = |v: &[u64], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+    let mut row = json!({
+        "experiment": "sweep",
+        "kind": spec.name,
+        "threshold": threshold,
+        "inserts": spec.inserts,
+        "values_made_ahead": SWEEP_MADE_AHEAD,
+        "evictions": n_removed,
+        "mean_weight": (after.1 - before.1) as f64 / n_removed.max(1) as f64,
+        "queued_pct": 100.0 * (queued_after - queued_before) as f64 / n_removed.max(1) as f64,
+        "insert_p50_ns": pct(&samples, 0.50),
+        "insert_p99_ns": pct(&samples, 0.99),
+        "insert_p999_ns": pct(&samples, 0.999),
+        "insert_max_ns": samples[samples.len() - 1],
+        "insert_mean_ns": samples.iter().sum::<u64>() as f64 / samples.len() as f64,
+        "request_ns_per_op": wall_ns / spec.inserts as f64,
+        "request_cpu_ns_per_op": per_op(thread_cpu0, thread_cpu1),
+        "process_cpu_ns_per_op": per_op(process_cpu0, process_cpu1),
+        "drop_samples": drops.len(),
+        "drop_p50_ns": pct(&drops, 0.50),
+        "drop_p99_ns": pct(&drops, 0.99),
+        "drop_p999_ns": pct(&drops, 0.999),
+        "drop_mean_ns": drops.iter().sum::<u64>() as f64 / drops.len().max(1) as f64,
+    });
+    drop(cache);
+    if let Some(r) = reclaimer {
+        r.flush();
+        row["gc_coord"] = purge_summary(&r.stats());
+    }
+    Ok(row)
 }

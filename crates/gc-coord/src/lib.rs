@@ -5,10 +5,12 @@
 //! dirty pages for the ten seconds of jemalloc's default decay. [`Reclaimer`] does both:
 //!
 //! - it implements [`Reclaim`]: evicted items travel over a bounded queue to a background thread
-//!   that drops them in batches (small items, and any item when the queue is full, are dropped on
-//!   the caller's thread; nothing is ever queued without bound or lost);
-//! - after an eviction wave, or when [`Reclaim::release_memory`] is called, it runs jemalloc's
-//!   `arena.4096.decay` (or `arena.4096.purge` under [`PressureLevel::High`] and above),
+//!   that drops them in batches (items lighter than 512 bytes by default, and any item when the
+//!   queue is full, are dropped on the caller's thread; nothing is ever queued without bound or
+//!   lost);
+//! - after an eviction wave it runs jemalloc's `arena.4096.purge` (or `arena.4096.decay`, as
+//!   [`wave_purge`](ReclaimerBuilder::wave_purge) says), and when [`Reclaim::release_memory`] is
+//!   called `arena.4096.decay` (`arena.4096.purge` under [`PressureLevel::High`] and above),
 //!   rate-limited on an injectable [`Clock`](cache_traits::Clock), and records resident bytes
 //!   before and after each purge in [`ReclaimerStats`].
 //!

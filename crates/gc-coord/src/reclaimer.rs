@@ -30,17 +30,19 @@ const MAX_IDLE_SLEEP: Duration = Duration::from_millis(64);
 /// Drops evicted items on a background thread and returns freed memory to the system.
 ///
 /// A cache hands it evicted items through [`Reclaim::reclaim`] (after releasing its locks). Items
-/// lighter than [`inline_below_bytes`](ReclaimerBuilder::inline_below_bytes) are dropped at once;
-/// heavier ones go over a bounded queue to a background thread, which drops them in batches, so
-/// the cache's `get` and `insert` never pay for freeing a large value. When the queue is full the
-/// item is dropped on the caller's thread: the queue never grows without bound and no item is
-/// ever lost. A drop that panics is caught and counted. The thread polls the queue (sleeping 1 ms
-/// after work, backing off to 64 ms when idle) instead of blocking on it, so that handing over an
-/// item never costs the cache a system call to wake it.
+/// lighter than [`inline_below_bytes`](ReclaimerBuilder::inline_below_bytes) (512 bytes by
+/// default) are dropped at once, on the caller's thread, where freeing a few allocations costs
+/// less than a queue send; heavier ones go over a bounded queue to a background thread, which
+/// drops them in batches, so the cache's `get` and `insert` do not pay for freeing a large value.
+/// When the queue is full the item is dropped on the caller's thread: the queue never grows
+/// without bound and no item is ever lost. A drop that panics is caught and counted. The thread
+/// polls the queue (sleeping 1 ms after work, backing off to 64 ms when idle) instead of blocking
+/// on it, so that handing over an item never costs the cache a system call to wake it.
 ///
 /// After an eviction wave (items weighing
 /// [`purge_after_bytes`](ReclaimerBuilder::purge_after_bytes) dropped since the last purge) or on
-/// [`Reclaim::release_memory`], the background thread asks jemalloc to return dirty pages:
+/// [`Reclaim::release_memory`], the background thread asks jemalloc to return dirty pages: a wave
+/// runs [`wave_purge`](ReclaimerBuilder::wave_purge) (`arena.4096.purge` by default), a request
 /// `arena.4096.decay`, or `arena.4096.purge` at [`PressureLevel::High`] and above, at most once per
 /// [`min_purge_interval`](ReclaimerBuilder::min_purge_interval). Each purge is recorded with the
 /// resident bytes before and after; see [`ReclaimerStats::purges`].
@@ -221,6 +223,20 @@ impl<T: Send + 'static> Reclaimer<T> {
             allocator: s.allocator.support(),
             purges,
         }
+    }
+
+    /// Items lighter than this many bytes are dropped on the caller's thread, the others on the
+    /// background thread; see [`ReclaimerBuilder::inline_below_bytes`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let r = gc_coord::Reclaimer::<String>::builder().build()?;
+    /// assert_eq!(r.inline_below_bytes(), 512);
+    /// # Ok::<(), gc_coord::BuildError>(())
+    /// ```
+    pub fn inline_below_bytes(&self) -> u64 {
+        self.inline_below_bytes
     }
 
     /// Whether purges reach the process's allocator (jemalloc as the global allocator).

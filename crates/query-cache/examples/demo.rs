@@ -1,12 +1,20 @@
 //! The demo behind `cargo xtask demo`: a query service's read path on an embedded workload.
 //!
-//! Two worker threads answer "queries" drawn from a skewed (Zipf 1.0) distribution over 200,000
+//! Two worker threads answer "queries" drawn from a skewed (Zipf 1.0) distribution over 100,000
 //! distinct queries. A miss runs the "database": it builds a result of 1 to 20 rows and costs
 //! about 10 µs of CPU. Results are cached by query text under a 32 MiB budget with a 60 s TTL.
 //! Halfway through, the budget is cut to 8 MiB, as memory management would under pressure.
 //!
-//! The process runs on jemalloc. Evicted results go to a `Reclaimer`, which drops them on a
-//! background thread and asks jemalloc to return freed pages after each 8 MiB eviction wave;
+//! The process runs on jemalloc. Evicted results go to a `Reclaimer` with its default threshold,
+//! 512 bytes of weight (key, rows and the cache's 83 bytes of overhead per entry). Results of 5
+//! rows or more weigh more (547 to 1619 bytes, 8 to 23 allocations) and are dropped on the
+//! reclaimer's background thread: freeing that many allocations inside an insert costs more than
+//! a queue send. Results of 1 to 4 rows (307 to 467 bytes, 4 to 7 allocations) are freed inline
+//! on the request thread, like any value too light to hold many allocations, for which the queue
+//! costs more than it saves (`cargo xtask bench reclaim sweep` measures both). A result is also
+//! freed inline when the reclaimer's queue (4096 results) is full: the budget cut evicts about
+//! 28,000 results at once, and those that find the queue full are freed by the thread that cuts
+//! the budget. The reclaimer asks jemalloc to return freed pages after each 8 MiB eviction wave;
 //! a `Probe` reports what the process really holds at each step.
 
 use std::hint::black_box;
@@ -43,6 +51,8 @@ const THREADS: usize = 2;
 
 fn main() {
     let probe = Probe::new();
+    // The default `inline_below_bytes` (512): evicted results of 5 rows or more go to the
+    // reclaimer's thread, lighter ones are freed on the request thread (see the module docs).
     let reclaimer = Arc::new(
         Reclaimer::<(String, Rows)>::builder()
             .purge_after_bytes(8 << 20)
@@ -144,12 +154,25 @@ fn main() {
             s.removed_weight_of(cause) as f64 / (1 << 20) as f64
         );
     }
+    // Every evicted result is counted once: dropped on the reclaimer's thread, or freed inline by
+    // the thread that evicted it (a request thread, or the budget cut's) because it was lighter
+    // than the threshold or the queue was full.
     let r = reclaimer.stats();
+    let threshold = reclaimer.inline_below_bytes();
     println!(
-        "  reclaimer         {:>12}  values dropped off the request threads ({:.1} MiB), {} inline; {} purges, {:.1} MiB returned to the OS",
+        "  reclaimer thread  {:>12}  evicted results dropped there ({:.1} MiB): those of {threshold} bytes or more",
         r.dropped_background,
         r.dropped_background_bytes as f64 / (1 << 20) as f64,
+    );
+    println!(
+        "  dropped inline    {:>12}  evicted results freed by the thread that evicted them ({:.1} MiB): {} lighter than {threshold} bytes, {} because the queue was full",
         r.dropped_inline,
+        r.dropped_inline_bytes as f64 / (1 << 20) as f64,
+        r.dropped_inline - r.queue_full,
+        r.queue_full,
+    );
+    println!(
+        "  purges            {:>12}  ({:.1} MiB returned to the OS)",
         r.purges.completed,
         r.purges.returned_bytes as f64 / (1 << 20) as f64,
     );

@@ -1,6 +1,8 @@
-//! Tests of the builder's validation and its error messages.
+//! Tests of the builder's validation, its error messages and its defaults.
 
-use super::{BuildError, ReclaimerBuilder};
+use cache_traits::Reclaim;
+
+use super::{BuildError, DEFAULT_INLINE_BELOW_BYTES, ReclaimerBuilder};
 use crate::Reclaimer;
 
 fn check(builder: ReclaimerBuilder<u32>, expected: &str) {
@@ -67,4 +69,32 @@ fn spawn_errors_expose_their_source() {
         "could not start the reclaimer thread: no threads left"
     );
     assert!(std::error::Error::source(&err).is_some());
+}
+
+#[test]
+fn by_default_items_from_512_bytes_go_to_the_thread() {
+    assert_eq!(DEFAULT_INLINE_BELOW_BYTES, 512);
+    let r: Reclaimer<Vec<u8>> = Reclaimer::builder().build().unwrap();
+    // (weight, dropped on the background thread)
+    for (weight, queued) in [
+        (0, false),
+        (511, false),
+        (512, true),
+        (1024, true),
+        (4096, true),
+    ] {
+        let before = r.stats();
+        r.reclaim(Vec::new(), weight);
+        let after = r.stats();
+        assert_eq!(
+            (
+                after.queued - before.queued,
+                after.dropped_inline - before.dropped_inline
+            ),
+            if queued { (1, 0) } else { (0, 1) },
+            "an item of {weight} bytes"
+        );
+    }
+    r.flush();
+    assert_eq!(r.stats().dropped_background, 3);
 }
