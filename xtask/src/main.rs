@@ -6,6 +6,7 @@
 mod bench;
 mod ci;
 mod demo;
+mod fuzz;
 mod layering;
 mod probe;
 mod sim;
@@ -22,6 +23,7 @@ commands:
   ci                 format check, clippy (warnings denied), tests, docs (warnings denied), layering
   bench [NAME]       release benchmarks beside the peer caches; NAME: peers (default), reclaim
   demo               the whole stack on the embedded default workload
+  fuzz ...           the fuzz targets in fuzz/, one after the other (cargo xtask fuzz --help)
   sim ...            trace simulator (cargo xtask sim --help)
   probe [--json]     one live memory sample
 ";
@@ -37,6 +39,7 @@ fn main() -> Result<()> {
         "ci" => ci::run(&rest),
         "bench" => bench::run(&rest),
         "demo" => demo::run(&rest),
+        "fuzz" => fuzz::run(&rest),
         "sim" => sim::run(&rest),
         "probe" => probe::run(&rest),
         "help" | "--help" | "-h" => {
