@@ -26,6 +26,7 @@ mod lock;
 mod removals;
 mod shard;
 mod slab;
+mod sync;
 
 pub use builder::{BuildError, CacheBuilder};
 pub use cache::Cache;

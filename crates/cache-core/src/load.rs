@@ -2,7 +2,8 @@
 
 use std::convert::Infallible;
 use std::fmt;
-use std::sync::{Condvar, Mutex, PoisonError};
+
+use crate::sync::{Condvar, Mutex, PoisonError};
 
 /// Why `get_or_insert_with` or `try_get_or_insert_with` gave no value.
 ///

@@ -2,8 +2,9 @@
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use crate::sync::{AtomicBool, Ordering, backoff};
 
 /// A mutual-exclusion lock for shards, whose critical sections are a few hundred nanoseconds.
 ///
@@ -15,7 +16,8 @@ use std::time::Duration;
 ///
 /// Under contention a waiter spins briefly, then yields, then sleeps in short steps, so a
 /// preempted holder is not starved and long holds (`retain`, `set_capacity` on a large shard)
-/// do not burn a core.
+/// do not burn a core. (Under the `shuttle` feature all three are yields to shuttle's
+/// scheduler: see `sync.rs`.)
 #[repr(C)] // the lock word first, then the shard's hot fields on the same cache line
 pub(crate) struct ShardLock<T> {
     locked: AtomicBool,
@@ -58,11 +60,11 @@ impl<T> ShardLock<T> {
             while self.locked.load(Ordering::Relaxed) {
                 waits = waits.saturating_add(1);
                 if waits < SPINS {
-                    std::hint::spin_loop();
+                    backoff::spin_loop();
                 } else if waits < SPINS + YIELDS {
-                    std::thread::yield_now();
+                    backoff::yield_now();
                 } else {
-                    std::thread::sleep(Duration::from_micros(20));
+                    backoff::sleep(Duration::from_micros(20));
                 }
             }
             if self
@@ -106,9 +108,14 @@ impl<T> Drop for ShardGuard<'_, T> {
     }
 }
 
-#[cfg(test)]
+// Under the `shuttle` feature the lock works only inside shuttle's tests (`tests/it/shuttle.rs`).
+#[cfg(all(test, not(feature = "shuttle")))]
 mod tests {
     use super::ShardLock;
+
+    /// Increments per thread: fewer under Miri, which runs about a million times slower, but
+    /// still enough for the threads to interleave and contend.
+    const INCREMENTS: u64 = if cfg!(miri) { 200 } else { 100_000 };
 
     #[test]
     fn excludes_concurrent_writers() {
@@ -116,13 +123,13 @@ mod tests {
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
-                    for _ in 0..100_000 {
+                    for _ in 0..INCREMENTS {
                         *lock.lock() += 1;
                     }
                 });
             }
         });
-        assert_eq!(*lock.lock(), 400_000);
+        assert_eq!(*lock.lock(), 4 * INCREMENTS);
     }
 
     #[test]
