@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 mod model;
+// Not in the shuttle build, which runs only `shuttle` (and compiles faster without it).
+#[cfg(not(feature = "shuttle"))]
+mod ops;
 mod stress;
 
 /// A small deterministic PRNG (splitmix64), so failures replay.
