@@ -1,4 +1,6 @@
 //! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
+//!
+//! After the stable tests: cache-core's schedule exploration (shuttle).
 
 use anyhow::Result;
 
@@ -23,9 +25,43 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
     ]);
     run_checked(clippy, "cargo clippy (warnings denied)")?;
 
+    // The `shuttle` feature's code (src/sync.rs, tests/it/shuttle.rs) is not in the build above.
+    let mut clippy_shuttle = cargo();
+    clippy_shuttle.args([
+        "clippy",
+        "-p",
+        "cache-core",
+        "--all-targets",
+        "--features",
+        "shuttle",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run_checked(
+        clippy_shuttle,
+        "cargo clippy -p cache-core --features shuttle (warnings denied)",
+    )?;
+
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     run_checked(test, "cargo test --workspace")?;
+
+    let mut shuttle = cargo();
+    shuttle.args([
+        "test",
+        "-p",
+        "cache-core",
+        "--features",
+        "shuttle",
+        "--test",
+        "it",
+        "shuttle",
+    ]);
+    run_checked(
+        shuttle,
+        "cargo test -p cache-core --features shuttle --test it shuttle (thread schedules)",
+    )?;
 
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps"])

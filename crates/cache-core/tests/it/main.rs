@@ -6,6 +6,10 @@ mod model;
 // Not in the shuttle build, which runs only `shuttle` (and compiles faster without it).
 #[cfg(not(feature = "shuttle"))]
 mod ops;
+// Run alone: `cargo test -p cache-core --features shuttle --test it shuttle` (the other tests
+// use real threads, which shuttle's primitives refuse).
+#[cfg(feature = "shuttle")]
+mod shuttle;
 mod stress;
 
 /// A small deterministic PRNG (splitmix64), so failures replay.
