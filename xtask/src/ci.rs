@@ -1,10 +1,11 @@
 //! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
 //!
-//! After the stable tests: cache-core's schedule exploration (shuttle).
+//! After the stable tests: cache-core's schedule exploration (shuttle); last, its unsafe code
+//! under Miri where the nightly toolchain is installed (`cargo xtask miri`).
 
 use anyhow::Result;
 
-use crate::{cargo, layering, run_checked};
+use crate::{cargo, layering, miri, run_checked};
 
 pub(crate) fn run(_args: &[String]) -> Result<()> {
     let mut fmt = cargo();
@@ -67,5 +68,7 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
     doc.args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings");
     run_checked(doc, "cargo doc (warnings denied)")?;
-    Ok(())
+
+    // Last: the slowest step, and the only one that needs the nightly toolchain.
+    miri::run_if_nightly()
 }

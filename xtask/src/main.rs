@@ -8,6 +8,7 @@ mod ci;
 mod demo;
 mod fuzz;
 mod layering;
+mod miri;
 mod probe;
 mod sim;
 
@@ -20,12 +21,14 @@ const HELP: &str = "\
 cargo xtask <command>
 
 commands:
-  ci                 format check, clippy (warnings denied), tests, docs (warnings denied), layering
+  ci                 format check, clippy (warnings denied), tests, docs (warnings denied), layering;
+                     then cache-core's shuttle schedules, and Miri where nightly is installed
   bench [NAME]       release benchmarks beside the peer caches; NAME: peers (default), reclaim
   demo               the whole stack on the embedded default workload
   fuzz ...           the fuzz targets in fuzz/, one after the other (cargo xtask fuzz --help)
   sim ...            trace simulator (cargo xtask sim --help)
   probe [--json]     one live memory sample
+  miri               cache-core's unsafe code's unit tests under Miri (nightly toolchain)
 ";
 
 fn main() -> Result<()> {
@@ -42,6 +45,7 @@ fn main() -> Result<()> {
         "fuzz" => fuzz::run(&rest),
         "sim" => sim::run(&rest),
         "probe" => probe::run(&rest),
+        "miri" => miri::run(&rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
