@@ -434,12 +434,11 @@ where
     /// assert_eq!((cache.entry_count(), cache.weighted_size()), (0, 0));
     /// ```
     pub fn invalidate_all(&self) {
-        for shard in self.shards.iter() {
-            let mut out = Removals::new();
-            let cancelled = lock_shard(&shard.0).clear(RemovalCause::Explicit, &mut out);
-            drop(cancelled);
-            self.dispatch(out);
-        }
+        let mut cancelled = Vec::new();
+        self.each_shard(|_, shard, out| {
+            cancelled = shard.clear(RemovalCause::Explicit, out);
+        });
+        drop(cancelled);
     }
 
     /// Keeps only the entries for which `keep` returns true.
@@ -456,10 +455,32 @@ where
     /// assert_eq!(cache.entry_count(), 3);
     /// ```
     pub fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
-        for shard in self.shards.iter() {
+        self.each_shard(|_, shard, out| shard.retain(&mut keep, out));
+    }
+
+    /// Runs `op` on each shard under its lock, handing out each shard's removals after its
+    /// lock is released. A listener, reclaimer or `Drop` that panics does not stop the walk:
+    /// every shard gets `op`, then the first panic resumes. A panic of `op` itself (user code
+    /// such as `retain`'s predicate) stops the walk once that shard's removals are out.
+    fn each_shard(&self, mut op: impl FnMut(usize, &mut Shard<K, V, P>, &mut Removals<K, V>)) {
+        let mut fault = None;
+        for (i, cell) in self.shards.iter().enumerate() {
             let mut out = Removals::new();
-            lock_shard(&shard.0).retain(&mut keep, &mut out);
-            self.dispatch(out);
+            let stopped = {
+                let mut shard = lock_shard(&cell.0);
+                let done = catch_unwind(AssertUnwindSafe(|| op(i, &mut shard, &mut out)));
+                fault = fault.or(shard.take_fault());
+                done.err()
+            };
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.dispatch(out))) {
+                fault = fault.or(Some(Fault::Panic(payload)));
+            }
+            if let Some(payload) = stopped {
+                resume_unwind(payload);
+            }
+        }
+        if let Some(fault) = fault {
+            raise(fault);
         }
     }
 
@@ -545,9 +566,15 @@ where
                     }
                 }
             };
-            if !out.is_empty() {
-                self.dispatch(out);
-            }
+            // A leader hands its lookup's removals out once its guard is armed (see `lead`).
+            let out = if matches!(step, Step::Lead(_)) {
+                out
+            } else {
+                if !out.is_empty() {
+                    self.dispatch(out);
+                }
+                Removals::new()
+            };
             match step {
                 Step::Hit(v) => return Ok(v),
                 Step::Wait(flight) => match flight.wait() {
@@ -559,7 +586,7 @@ where
                     let Some(init) = init.take() else {
                         return Err(LoadError::LoaderPanicked);
                     };
-                    return self.lead(hash, key, flight, init);
+                    return self.lead(hash, key, flight, init, out);
                 }
             }
         }
@@ -577,6 +604,7 @@ where
         key: K,
         flight: Arc<Flight<V>>,
         init: impl FnOnce() -> Result<V, E>,
+        earlier: Removals<K, V>,
     ) -> Result<V, LoadError<E>>
     where
         V: Clone,
@@ -586,6 +614,14 @@ where
             hash,
             flight: &flight,
             armed: true,
+        };
+        // Removals from the lookup (an expired entry under this key) go out with the guard
+        // armed; a listener or `Drop` that panics there does not stop the load: its panic
+        // resumes once the outcome is published.
+        let earlier_panic = if earlier.is_empty() {
+            None
+        } else {
+            catch_unwind(AssertUnwindSafe(|| self.dispatch(earlier))).err()
         };
         let started = self.clock.now_nanos();
         let result = init();
@@ -613,7 +649,10 @@ where
                 guard.armed = false;
                 flight.finish(Outcome::Loaded(for_waiters));
                 drop((registered, unstored));
-                self.dispatch(out);
+                let dispatched = catch_unwind(AssertUnwindSafe(|| self.dispatch(out)));
+                if let Some(payload) = earlier_panic.or(dispatched.err()) {
+                    resume_unwind(payload);
+                }
                 if let Some(fault) = fault {
                     raise(fault);
                 }
@@ -629,6 +668,9 @@ where
                 guard.armed = false;
                 flight.finish(Outcome::Failed);
                 drop(registered);
+                if let Some(payload) = earlier_panic {
+                    resume_unwind(payload);
+                }
                 Err(LoadError::Failed(e))
             }
         }
@@ -693,27 +735,12 @@ where
         let _resizing = self.resizing.lock();
         let shrinking = max_bytes < self.capacity.swap(max_bytes, Ordering::Relaxed);
         let n = self.shards.len();
-        let mut fault = None;
-        for (i, shard) in self.shards.iter().enumerate() {
-            let mut out = Removals::new();
-            {
-                let mut shard = lock_shard(&shard.0);
-                shard.set_budget_guarded(share(max_bytes, n, i), &mut out);
-                if shrinking {
-                    shard.release_spare(&self.hasher);
-                }
-                fault = fault.or(shard.take_fault());
+        self.each_shard(|i, shard, out| {
+            shard.set_budget_guarded(share(max_bytes, n, i), out);
+            if shrinking {
+                shard.release_spare(&self.hasher, out);
             }
-            // A listener's panic waits until every shard has its budget.
-            let dispatched = catch_unwind(AssertUnwindSafe(|| self.dispatch(out)));
-            if let Err(payload) = dispatched {
-                fault = fault.or(Some(Fault::Panic(payload)));
-            }
-        }
-        drop(_resizing);
-        if let Some(fault) = fault {
-            raise(fault);
-        }
+        });
     }
 
     /// Evicts entries in policy order, spread over the shards, until at least `bytes` are freed
@@ -781,11 +808,7 @@ where
     pub fn run_maintenance(&self) -> u64 {
         let now = self.clock.now_nanos();
         let mut removed = 0;
-        for shard in self.shards.iter() {
-            let mut out = Removals::new();
-            removed += lock_shard(&shard.0).sweep(SWEEP_BUDGET_PER_SHARD, now, &mut out);
-            self.dispatch(out);
-        }
+        self.each_shard(|_, shard, out| removed += shard.sweep(SWEEP_BUDGET_PER_SHARD, now, out));
         removed
     }
 }

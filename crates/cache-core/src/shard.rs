@@ -725,15 +725,25 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
 
     /// Returns memory the shard's own structures no longer need: shrinks the hash table to its
     /// entries and releases the slab's free tail. Called after a budget cut; O(entries).
-    pub(crate) fn release_spare<S: BuildHasher>(&mut self, hasher: &S)
+    ///
+    /// hashbrown may shrink a table by rehashing it in place, which runs the keys' `Hash`: a
+    /// panic there leaves the shard recovered (see [`recover`](Self::recover)), the panic kept
+    /// as the fault, and the slab as it was.
+    pub(crate) fn release_spare<S: BuildHasher>(&mut self, hasher: &S, out: &mut Removals<K, V>)
     where
         K: Hash,
     {
         let slab = &self.slab;
+        let table = &mut self.table;
+        let len = table.len();
         // SAFETY (closure): the table holds exactly the occupied slot ids.
-        self.table.shrink_to(self.table.len(), |&i| {
-            hasher.hash_one(&unsafe { slab.get(i) }.key)
-        });
+        let shrunk = catch_unwind(AssertUnwindSafe(|| {
+            table.shrink_to(len, |&i| hasher.hash_one(&unsafe { slab.get(i) }.key));
+        }));
+        if let Err(payload) = shrunk {
+            self.recover(payload, out);
+            return;
+        }
         self.reindex();
         let len = self
             .table
