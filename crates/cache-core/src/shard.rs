@@ -587,6 +587,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     /// Evicts in policy order until weight and entry count are within bounds. The policy's
     /// own memory beyond its per-entry charge counts against the weight budget, up to a
     /// quarter of it ([`EvictionPolicy::extra_bytes`]).
+    #[inline]
     pub(crate) fn evict_to_fit(&mut self, out: &mut Removals<K, V>) {
         self.replay_hits();
         let mut budget = self.capacity;
