@@ -1,5 +1,6 @@
-//! Thread schedules explored with shuttle: single-flight loads (success, error, panic, waiters
-//! waking), concurrent budget changes, and removals racing a load.
+//! Thread schedules explored with shuttle: single-flight loads (success, error, a panic in the
+//! loader, the weigher or the value's `Clone`, waiters waking), concurrent budget changes, and
+//! removals racing a load.
 //!
 //! Built only with the `shuttle` feature, which puts the shard lock and the flights on shuttle's
 //! primitives (`src/sync.rs`), so that every lock, atomic and condvar step is a point where
@@ -34,7 +35,7 @@ fn cache(shards: usize) -> TestCache {
         .unwrap()
 }
 
-/// The payload of the loader panics here, thrown with `resume_unwind` so no hook prints it.
+/// The payload of the user code panics here, thrown with `resume_unwind` so no hook prints it.
 struct LoaderPanic;
 
 #[test]
@@ -118,11 +119,61 @@ fn a_failed_load_is_not_cached_and_its_waiters_retry_with_their_own_loaders() {
     );
 }
 
-#[test]
-fn a_panicking_load_fails_its_waiters_and_later_callers_load_afresh() {
+/// A value whose weigher or `Clone` panics when it says so.
+#[derive(Debug, PartialEq)]
+struct Brittle {
+    n: u64,
+    weigher_panics: bool,
+    clone_panics: bool,
+}
+
+impl Brittle {
+    fn plain(n: u64) -> Self {
+        Brittle {
+            n,
+            weigher_panics: false,
+            clone_panics: false,
+        }
+    }
+}
+
+impl Clone for Brittle {
+    fn clone(&self) -> Self {
+        if self.clone_panics {
+            resume_unwind(Box::new(LoaderPanic));
+        }
+        Brittle { ..*self }
+    }
+}
+
+/// Which user code panics in the load that one of the callers leads.
+#[derive(Clone, Copy, Debug)]
+enum Breaks {
+    Loader,
+    /// The weigher, weighing the loaded value before it is stored.
+    Weigher,
+    /// The loaded value's `Clone`, when the leader copies it for its waiters and the table.
+    Clone,
+}
+
+/// One caller's load panics (in `breaks`), beside two that succeed: the panic reaches its
+/// caller, its waiters get `LoaderPanicked`, later callers load afresh, nobody waits forever.
+fn a_panicking_load(breaks: Breaks) {
     shuttle::check_random(
-        || {
-            let cache = Arc::new(cache(1));
+        move || {
+            let cache: Arc<Cache<u64, Brittle, Lru, FixedHasher>> = Arc::new(
+                Cache::builder_with_weigher(|_: &u64, v: &Brittle| {
+                    if v.weigher_panics {
+                        resume_unwind(Box::new(LoaderPanic));
+                    }
+                    0
+                })
+                .max_entries(64)
+                .shards(1)
+                .hasher(FixedHasher::default())
+                .build()
+                .unwrap(),
+            );
             let panicking_ran = Arc::new(AtomicBool::new(false));
             let panicking = {
                 let (cache, ran) = (Arc::clone(&cache), Arc::clone(&panicking_ran));
@@ -131,7 +182,13 @@ fn a_panicking_load_fails_its_waiters_and_later_callers_load_afresh() {
                         cache.get_or_insert_with(KEY, || {
                             ran.store(true, Ordering::SeqCst);
                             thread::yield_now();
-                            resume_unwind(Box::new(LoaderPanic))
+                            let mut v = Brittle::plain(13);
+                            match breaks {
+                                Breaks::Loader => resume_unwind(Box::new(LoaderPanic)),
+                                Breaks::Weigher => v.weigher_panics = true,
+                                Breaks::Clone => v.clone_panics = true,
+                            }
+                            v
                         })
                     }))
                     .map_err(|payload| assert!(payload.is::<LoaderPanic>(), "another panic"))
@@ -144,19 +201,19 @@ fn a_panicking_load_fails_its_waiters_and_later_callers_load_afresh() {
                         let ran = AtomicBool::new(false);
                         let r = cache.get_or_insert_with(KEY, || {
                             ran.store(true, Ordering::SeqCst);
-                            100 + t
+                            Brittle::plain(100 + t)
                         });
-                        (r, ran.load(Ordering::SeqCst))
+                        (r.map(|v| v.n), ran.load(Ordering::SeqCst))
                     })
                 })
                 .collect();
-            let panicked = panicking.join().unwrap();
+            let panicked = panicking.join().unwrap().map(|r| r.map(|v| v.n));
             let others: Vec<_> = others.into_iter().map(|h| h.join().unwrap()).collect();
             let ran = panicking_ran.load(Ordering::SeqCst);
             assert_eq!(
                 panicked.is_err(),
                 ran,
-                "the loader's panic reaches its caller"
+                "the panic reaches the caller that loaded"
             );
             let loaded: Vec<u64> = others
                 .iter()
@@ -175,11 +232,28 @@ fn a_panicking_load_fails_its_waiters_and_later_callers_load_afresh() {
                 assert_eq!(Some(&v), loaded.first());
             }
             // A later caller loads afresh (or finds the value), and does not wait forever.
-            let after = cache.get_or_insert_with(KEY, || 999).unwrap();
-            assert_eq!(after, loaded.first().copied().unwrap_or(999));
+            let after = cache
+                .get_or_insert_with(KEY, || Brittle::plain(999))
+                .unwrap();
+            assert_eq!(after.n, loaded.first().copied().unwrap_or(999));
         },
         SCHEDULES,
     );
+}
+
+#[test]
+fn a_panicking_loader_fails_its_waiters_and_later_callers_load_afresh() {
+    a_panicking_load(Breaks::Loader);
+}
+
+#[test]
+fn a_panicking_weigher_in_a_load_fails_its_waiters_and_later_callers_load_afresh() {
+    a_panicking_load(Breaks::Weigher);
+}
+
+#[test]
+fn a_panicking_clone_in_a_load_fails_its_waiters_and_later_callers_load_afresh() {
+    a_panicking_load(Breaks::Clone);
 }
 
 #[test]
