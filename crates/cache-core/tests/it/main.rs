@@ -1,5 +1,6 @@
-//! Integration tests of cache-core: concurrent stress, and a model-based check of
-//! single-threaded semantics against a plain reference model.
+//! Integration tests of cache-core: concurrent stress, a model-based check of single-threaded
+//! semantics, random operation sequences with panicking user code against a reference model
+//! (`ops`), and thread schedules explored with shuttle (`shuttle`, with the `shuttle` feature).
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
 mod model;
