@@ -736,7 +736,7 @@ where
         let shrinking = max_bytes < self.capacity.swap(max_bytes, Ordering::Relaxed);
         let n = self.shards.len();
         self.each_shard(|i, shard, out| {
-            shard.set_budget_guarded(share(max_bytes, n, i), out);
+            shard.set_budget(share(max_bytes, n, i), out);
             if shrinking {
                 shard.release_spare(&self.hasher, out);
             }

@@ -129,9 +129,8 @@ pub(crate) struct Shard<K, V, P> {
 impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     /// A shard with a weight budget of `capacity` and at most `max_entries` entries;
     /// `unit_weights` when only the entry count bounds it (see the field).
-    pub(crate) fn new(mut policy: P, capacity: u64, max_entries: u64, unit_weights: bool) -> Self {
-        policy.set_capacity(if unit_weights { max_entries } else { capacity });
-        Self {
+    pub(crate) fn new(policy: P, capacity: u64, max_entries: u64, unit_weights: bool) -> Self {
+        let mut shard = Self {
             table: HashTable::new(),
             slab: Slab::new(),
             expiry: Vec::new(),
@@ -149,7 +148,9 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             ctrl_addr: 0,
             unit_weights,
             fault: None,
-        }
+        };
+        shard.policy.set_capacity(shard.policy_capacity());
+        shard
     }
 
     /// The capacity the policy is told: entries or weight (see `unit_weights`).
@@ -165,17 +166,6 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     #[inline]
     fn policy_weight(&self, weight: u64) -> u64 {
         if self.unit_weights { 1 } else { weight }
-    }
-
-    /// Sets the weight budget and evicts down to it. A shard bounded by entries keeps telling
-    /// its policy the entry bound: the policy then evicts within its capacity, as under memory
-    /// pressure.
-    pub(crate) fn set_budget(&mut self, capacity: u64, out: &mut Removals<K, V>) {
-        self.capacity = capacity;
-        if !self.unit_weights {
-            self.policy.set_capacity(capacity);
-        }
-        self.evict_to_fit(out);
     }
 
     /// The fault to report, if user code failed during the last operation (see [`Fault`]).
@@ -603,10 +593,17 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         }
     }
 
-    /// [`evict_to_fit`](Self::evict_to_fit) for a caller outside `insert` (a budget change):
-    /// a panicking policy leaves the shard recovered, as in [`insert`](Self::insert).
-    pub(crate) fn set_budget_guarded(&mut self, capacity: u64, out: &mut Removals<K, V>) {
-        let done = catch_unwind(AssertUnwindSafe(|| self.set_budget(capacity, out)));
+    /// Sets the weight budget and evicts down to it. A shard bounded by entries keeps telling
+    /// its policy the entry bound: the policy then evicts within its capacity, as under memory
+    /// pressure. A panicking policy leaves the shard recovered, as in [`insert`](Self::insert).
+    pub(crate) fn set_budget(&mut self, capacity: u64, out: &mut Removals<K, V>) {
+        let done = catch_unwind(AssertUnwindSafe(|| {
+            self.capacity = capacity;
+            if !self.unit_weights {
+                self.policy.set_capacity(capacity);
+            }
+            self.evict_to_fit(out);
+        }));
         if let Err(payload) = done {
             self.recover(payload, out);
         }

@@ -138,13 +138,12 @@ impl<T> Slab<T> {
 /// sees and cannot fault, so any address will do, stale or not.
 #[inline]
 pub(crate) fn prefetch_line(addr: usize) {
-    // Miri does not model prefetches; they have no effect it could check anyway.
-    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         // SAFETY: SSE is part of x86-64's baseline, and a prefetch has no memory effects.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(addr as *const i8) };
     }
-    #[cfg(any(not(target_arch = "x86_64"), miri))]
+    #[cfg(not(target_arch = "x86_64"))]
     let _ = addr;
 }
