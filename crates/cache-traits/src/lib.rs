@@ -10,7 +10,9 @@
 //! | [`ManagedCache`] | `cache-core` | memory management, reports |
 //! | [`Clock`] ([`SystemClock`], [`ManualClock`]) | here | everything time-based |
 //! | [`Reclaim`] | `gc-coord` | `cache-core` |
-//! | [`MemoryProbe`] → [`MemorySample`] | `memory-probe` | pressure, sizing, reports |
+//! | [`MemoryProbe`] → [`MemorySample`] → [`MemoryLimit`] | `memory-probe` | pressure, sizing, reports |
+//! | [`PressureLevel`] | `pressure` | sizing, `gc-coord`, the facade's manager |
+//! | [`Utility`] (through [`ManagedCache::utility`]) | caches, later the advisor | sizing |
 //!
 //! New trait methods get default bodies; public enums and config-like structs are
 //! `#[non_exhaustive]`, so this crate can grow without breaking its implementors.
@@ -24,9 +26,10 @@ mod stats;
 mod weigh;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use managed::ManagedCache;
+pub use managed::{ManagedCache, Utility};
 pub use memory::{
-    AllocatorStats, CgroupEvents, CgroupMemory, MemoryProbe, MemorySample, Psi, PsiLine,
+    AllocatorStats, CgroupEvents, CgroupMemory, LimitSource, MemoryLimit, MemoryProbe,
+    MemorySample, Psi, PsiLine,
 };
 pub use policy::EvictionPolicy;
 pub use reclaim::{PressureLevel, Reclaim};

@@ -70,4 +70,45 @@ pub trait ManagedCache: Send + Sync {
     fn run_maintenance(&self) -> u64 {
         0
     }
+
+    /// What a change of budget around the current capacity would earn or cost, where the cache
+    /// (or an analysis wrapped around it) can tell; `None` by default.
+    ///
+    /// Sizing falls back to an estimate from [`stats`](Self::stats) when this is `None`.
+    fn utility(&self) -> Option<Utility> {
+        None
+    }
+}
+
+/// The marginal utility of a cache's memory: hits per second gained for each MiB more budget,
+/// and lost for each MiB less, around its current capacity.
+///
+/// With a miss-ratio curve both come from its slope on either side of the capacity; a cache
+/// that only knows its own counters can give its average (hits per second per MiB held) for
+/// both, an upper bound for caches with a skewed popularity.
+///
+/// # Examples
+///
+/// ```
+/// use cache_traits::Utility;
+/// let u = Utility::new(120.0, 300.0);
+/// assert!(u.loss_per_mib > u.gain_per_mib, "the last MiB earns less than the ones before it");
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Utility {
+    /// Hits per second one more MiB of budget would add.
+    pub gain_per_mib: f64,
+    /// Hits per second one MiB less budget would lose.
+    pub loss_per_mib: f64,
+}
+
+impl Utility {
+    /// A utility of `gain_per_mib` and `loss_per_mib` hits per second per MiB.
+    pub fn new(gain_per_mib: f64, loss_per_mib: f64) -> Self {
+        Self {
+            gain_per_mib,
+            loss_per_mib,
+        }
+    }
 }

@@ -33,7 +33,11 @@ impl AllocatorStats {
     }
 }
 
-/// Counters from cgroup v2 `memory.events`.
+/// Counters from cgroup v2 `memory.events`, or their cgroup v1 equivalents.
+///
+/// On cgroup v1, `max` is `memory.failcnt` (times usage hit `memory.limit_in_bytes`) and
+/// `oom_kill` is the `oom_kill` line of `memory.oom_control`; v1 has no `high` or `oom` count,
+/// so they stay 0. Only their changes between two samples mean anything.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CgroupEvents {
@@ -49,7 +53,7 @@ pub struct CgroupEvents {
 
 /// The container's memory controller (cgroup v2, or v1 where v2 is absent).
 #[non_exhaustive]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CgroupMemory {
     /// Hard limit (`memory.max`); `None` when unlimited or unknown.
     pub max: Option<u64>,
@@ -57,8 +61,13 @@ pub struct CgroupMemory {
     pub high: Option<u64>,
     /// Current usage (`memory.current`).
     pub current: Option<u64>,
-    /// Event counters (`memory.events`).
+    /// Event counters (`memory.events`; v1: `memory.failcnt` and `memory.oom_control`).
     pub events: Option<CgroupEvents>,
+    /// The soft limit (v1 `memory.soft_limit_in_bytes`): the kernel reclaims the group down to
+    /// it first when the host runs short; `None` when unlimited, unknown or on v2.
+    pub soft_limit: Option<u64>,
+    /// The group's own pressure-stall information (v2 `memory.pressure`).
+    pub psi: Option<Psi>,
 }
 
 /// One line of a pressure-stall file: the share of time tasks stalled on memory.
@@ -114,7 +123,7 @@ pub struct MemorySample {
     pub system_available: Option<u64>,
     /// The container's memory controller.
     pub cgroup: CgroupMemory,
-    /// Memory pressure stall information.
+    /// System-wide memory pressure-stall information (`/proc/pressure/memory`).
     pub psi: Option<Psi>,
 }
 
@@ -125,6 +134,122 @@ impl MemorySample {
             .into_iter()
             .flatten()
             .min()
+    }
+
+    /// Every limit this sample knows with its usage: the cgroup's `memory.max` and
+    /// `memory.high` against `cgroup.current`, `ceiling` (an application's own cap) against the
+    /// resident set (jemalloc's resident bytes where the RSS is unknown), and the host's memory
+    /// against `total − available`.
+    ///
+    /// A limit whose usage is unknown is left out.
+    pub fn limits(&self, ceiling: Option<u64>) -> impl Iterator<Item = MemoryLimit> {
+        let cgroup = |bytes: Option<u64>, source| {
+            Some(MemoryLimit::new(source, bytes?, self.cgroup.current?))
+        };
+        let process_used = self.process_rss.or(self.allocator.resident);
+        let system_used = self
+            .system_total
+            .zip(self.system_available)
+            .map(|(t, a)| t.saturating_sub(a));
+        [
+            cgroup(self.cgroup.max, LimitSource::CgroupMax),
+            cgroup(self.cgroup.high, LimitSource::CgroupHigh),
+            ceiling
+                .zip(process_used)
+                .map(|(c, u)| MemoryLimit::new(LimitSource::Ceiling, c, u)),
+            self.system_total
+                .zip(system_used)
+                .map(|(t, u)| MemoryLimit::new(LimitSource::System, t, u)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The limit closest to being reached: the highest `used / bytes` of
+    /// [`limits`](Self::limits), the smaller limit on a tie.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cache_traits::{LimitSource, MemorySample};
+    /// let mut s = MemorySample::default();
+    /// s.cgroup.max = Some(512 << 20);
+    /// s.cgroup.current = Some(400 << 20);
+    /// s.process_rss = Some(300 << 20);
+    /// let tight = s.tightest_limit(Some(320 << 20)).unwrap();
+    /// assert_eq!(tight.source, LimitSource::Ceiling);
+    /// assert_eq!(tight.headroom(), 20 << 20);
+    /// ```
+    pub fn tightest_limit(&self, ceiling: Option<u64>) -> Option<MemoryLimit> {
+        self.limits(ceiling).reduce(|best, l| {
+            // Compare used/bytes without division: used_l * bytes_best vs used_best * bytes_l.
+            let lhs = u128::from(l.used) * u128::from(best.bytes);
+            let rhs = u128::from(best.used) * u128::from(l.bytes);
+            if lhs > rhs || (lhs == rhs && l.bytes < best.bytes) {
+                l
+            } else {
+                best
+            }
+        })
+    }
+}
+
+/// Which limit a [`MemoryLimit`] is.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LimitSource {
+    /// The cgroup's hard limit (`memory.max`, v1 `memory.limit_in_bytes`) against its usage.
+    CgroupMax,
+    /// The cgroup's throttling threshold (`memory.high`) against its usage.
+    CgroupHigh,
+    /// A ceiling the application set, against the process's resident set.
+    Ceiling,
+    /// The host's memory against what it has handed out (`total − available`).
+    System,
+}
+
+impl LimitSource {
+    /// A short lowercase name for reports: `cgroup_max`, `cgroup_high`, `ceiling`, `system`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitSource::CgroupMax => "cgroup_max",
+            LimitSource::CgroupHigh => "cgroup_high",
+            LimitSource::Ceiling => "ceiling",
+            LimitSource::System => "system",
+        }
+    }
+}
+
+/// A memory limit with the usage it is measured against.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryLimit {
+    /// Where the limit comes from.
+    pub source: LimitSource,
+    /// The limit in bytes.
+    pub bytes: u64,
+    /// The usage that counts against it, in bytes.
+    pub used: u64,
+}
+
+impl MemoryLimit {
+    /// A limit of `bytes` from `source` with `used` bytes counted against it.
+    pub fn new(source: LimitSource, bytes: u64, used: u64) -> Self {
+        Self {
+            source,
+            bytes,
+            used,
+        }
+    }
+
+    /// `used / bytes` (above 1 when over the limit; infinite for a zero limit).
+    pub fn fraction(&self) -> f64 {
+        self.used as f64 / self.bytes as f64
+    }
+
+    /// Bytes left below the limit (0 when over it).
+    pub fn headroom(&self) -> u64 {
+        self.bytes.saturating_sub(self.used)
     }
 }
 

@@ -3,25 +3,37 @@
 use std::fmt;
 
 /// How hard the process is pressed for memory.
+///
+/// Levels are ordered: `Normal < Elevated < High < Critical`.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PressureLevel {
     /// Plenty of memory.
     #[default]
     Normal,
-    /// Getting tight: return freed memory promptly.
-    Moderate,
+    /// Getting tight: stop growing, return freed memory promptly.
+    Elevated,
     /// Short of memory: shrink and return memory now.
     High,
     /// About to be killed or throttled.
     Critical,
 }
 
+impl PressureLevel {
+    /// Every level, from `Normal` to `Critical`.
+    pub const ALL: &'static [PressureLevel] = &[
+        PressureLevel::Normal,
+        PressureLevel::Elevated,
+        PressureLevel::High,
+        PressureLevel::Critical,
+    ];
+}
+
 impl fmt::Display for PressureLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             PressureLevel::Normal => "normal",
-            PressureLevel::Moderate => "moderate",
+            PressureLevel::Elevated => "elevated",
             PressureLevel::High => "high",
             PressureLevel::Critical => "critical",
         })

@@ -410,7 +410,7 @@ fn drop_guarded<T>(item: T) -> bool {
 fn level_code(level: PressureLevel) -> u8 {
     match level {
         PressureLevel::Normal => 1,
-        PressureLevel::Moderate => 2,
+        PressureLevel::Elevated => 2,
         PressureLevel::High => 3,
         PressureLevel::Critical => 4,
         // A level added later is at least "high" if it was worth adding.
@@ -422,7 +422,7 @@ fn level_from_code(code: u8) -> Option<PressureLevel> {
     match code {
         0 => None,
         1 => Some(PressureLevel::Normal),
-        2 => Some(PressureLevel::Moderate),
+        2 => Some(PressureLevel::Elevated),
         3 => Some(PressureLevel::High),
         _ => Some(PressureLevel::Critical),
     }

@@ -98,7 +98,7 @@ impl PurgeKind {
     /// use cache_traits::PressureLevel;
     /// use gc_coord::PurgeKind;
     ///
-    /// assert_eq!(PurgeKind::for_level(PressureLevel::Moderate), PurgeKind::Decay);
+    /// assert_eq!(PurgeKind::for_level(PressureLevel::Elevated), PurgeKind::Decay);
     /// assert_eq!(PurgeKind::for_level(PressureLevel::Critical), PurgeKind::Purge);
     /// ```
     pub fn for_level(level: PressureLevel) -> Self {

@@ -42,7 +42,7 @@ fn pressure_levels_pick_the_control() {
         );
     };
     check(PressureLevel::Normal, PurgeKind::Decay);
-    check(PressureLevel::Moderate, PurgeKind::Decay);
+    check(PressureLevel::Elevated, PurgeKind::Decay);
     check(PressureLevel::High, PurgeKind::Purge);
     check(PressureLevel::Critical, PurgeKind::Purge);
 }
@@ -51,7 +51,7 @@ fn pressure_levels_pick_the_control() {
 fn the_strongest_request_wins() {
     let mut s = schedule();
     s.request(PressureLevel::High);
-    s.request(PressureLevel::Moderate);
+    s.request(PressureLevel::Elevated);
     assert_eq!(
         s.decide(0),
         Decision::Run(

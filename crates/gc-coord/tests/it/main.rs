@@ -86,7 +86,7 @@ fn pressure_requests_run_the_right_control() {
         .build()
         .unwrap();
     for (level, kind) in [
-        (PressureLevel::Moderate, PurgeKind::Decay),
+        (PressureLevel::Elevated, PurgeKind::Decay),
         (PressureLevel::High, PurgeKind::Purge),
         (PressureLevel::Normal, PurgeKind::Decay),
         (PressureLevel::Critical, PurgeKind::Purge),
