@@ -10,7 +10,7 @@
 //!   lost);
 //! - after an eviction wave it runs jemalloc's `arena.4096.purge` (or `arena.4096.decay`, as
 //!   [`wave_purge`](ReclaimerBuilder::wave_purge) says), and when [`Reclaim::release_memory`] is
-//!   called `arena.4096.decay` (`arena.4096.purge` under [`PressureLevel::High`] and above),
+//!   called `arena.4096.decay` (`arena.4096.purge` at [`PressureLevel::Critical`]),
 //!   rate-limited on an injectable [`Clock`](cache_traits::Clock), and records resident bytes
 //!   before and after each purge in [`ReclaimerStats`].
 //!

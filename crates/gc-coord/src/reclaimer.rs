@@ -43,7 +43,7 @@ const MAX_IDLE_SLEEP: Duration = Duration::from_millis(64);
 /// [`purge_after_bytes`](ReclaimerBuilder::purge_after_bytes) dropped since the last purge) or on
 /// [`Reclaim::release_memory`], the background thread asks jemalloc to return dirty pages: a wave
 /// runs [`wave_purge`](ReclaimerBuilder::wave_purge) (`arena.4096.purge` by default), a request
-/// `arena.4096.decay`, or `arena.4096.purge` at [`PressureLevel::High`] and above, at most once per
+/// `arena.4096.decay`, or `arena.4096.purge` at [`PressureLevel::Critical`], at most once per
 /// [`min_purge_interval`](ReclaimerBuilder::min_purge_interval). Each purge is recorded with the
 /// resident bytes before and after; see [`ReclaimerStats::purges`].
 ///

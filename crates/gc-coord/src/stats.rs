@@ -90,7 +90,8 @@ impl PurgeKind {
     }
 
     /// The kind a pressure level asks for: [`Purge`](Self::Purge) at
-    /// [`PressureLevel::High`] and above, [`Decay`](Self::Decay) below.
+    /// [`PressureLevel::Critical`], [`Decay`](Self::Decay) below (the decay already returns
+    /// what has aged past the decay time, without the cost of emptying every arena).
     ///
     /// # Examples
     ///
@@ -98,11 +99,11 @@ impl PurgeKind {
     /// use cache_traits::PressureLevel;
     /// use gc_coord::PurgeKind;
     ///
-    /// assert_eq!(PurgeKind::for_level(PressureLevel::Elevated), PurgeKind::Decay);
+    /// assert_eq!(PurgeKind::for_level(PressureLevel::High), PurgeKind::Decay);
     /// assert_eq!(PurgeKind::for_level(PressureLevel::Critical), PurgeKind::Purge);
     /// ```
     pub fn for_level(level: PressureLevel) -> Self {
-        if level >= PressureLevel::High {
+        if level >= PressureLevel::Critical {
             PurgeKind::Purge
         } else {
             PurgeKind::Decay

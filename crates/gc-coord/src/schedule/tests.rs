@@ -43,20 +43,20 @@ fn pressure_levels_pick_the_control() {
     };
     check(PressureLevel::Normal, PurgeKind::Decay);
     check(PressureLevel::Elevated, PurgeKind::Decay);
-    check(PressureLevel::High, PurgeKind::Purge);
+    check(PressureLevel::High, PurgeKind::Decay);
     check(PressureLevel::Critical, PurgeKind::Purge);
 }
 
 #[test]
 fn the_strongest_request_wins() {
     let mut s = schedule();
-    s.request(PressureLevel::High);
+    s.request(PressureLevel::Critical);
     s.request(PressureLevel::Elevated);
     assert_eq!(
         s.decide(0),
         Decision::Run(
             PurgeKind::Purge,
-            PurgeTrigger::Pressure(PressureLevel::High)
+            PurgeTrigger::Pressure(PressureLevel::Critical)
         )
     );
 }

@@ -87,7 +87,7 @@ fn pressure_requests_run_the_right_control() {
         .unwrap();
     for (level, kind) in [
         (PressureLevel::Elevated, PurgeKind::Decay),
-        (PressureLevel::High, PurgeKind::Purge),
+        (PressureLevel::High, PurgeKind::Decay),
         (PressureLevel::Normal, PurgeKind::Decay),
         (PressureLevel::Critical, PurgeKind::Purge),
     ] {
