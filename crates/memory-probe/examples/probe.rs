@@ -2,7 +2,9 @@
 //!
 //! jemalloc is the global allocator here, so the allocator figures are real.
 
-use cache_traits::MemorySample;
+use std::path::Path;
+
+use cache_traits::{MemorySample, Psi, PsiLine};
 use memory_probe::{CgroupVersion, Probe, ThreadAllocations};
 use serde_json::json;
 
@@ -44,9 +46,7 @@ fn cgroup_version(probe: &Probe) -> Option<&'static str> {
 fn to_json(probe: &Probe, s: &MemorySample) -> serde_json::Value {
     let a = &s.allocator;
     let events = s.cgroup.events;
-    let some = s.psi.map(|p| p.some);
-    let full = s.psi.and_then(|p| p.full);
-    json!({
+    let mut object = json!({
         "unix_millis": s.unix_millis,
         "allocator": if probe.has_allocator_stats() { Some("jemalloc") } else { None },
         "allocated": a.allocated,
@@ -64,20 +64,28 @@ fn to_json(probe: &Probe, s: &MemorySample) -> serde_json::Value {
         "cgroup_max": s.cgroup.max,
         "cgroup_high": s.cgroup.high,
         "cgroup_current": s.cgroup.current,
+        "cgroup_soft_limit": s.cgroup.soft_limit,
         "cgroup_events_high": events.map(|e| e.high),
         "cgroup_events_max": events.map(|e| e.max),
         "cgroup_events_oom": events.map(|e| e.oom),
         "cgroup_events_oom_kill": events.map(|e| e.oom_kill),
         "limit": s.limit(),
-        "psi_some_avg10": some.map(|l| l.avg10),
-        "psi_some_avg60": some.map(|l| l.avg60),
-        "psi_some_avg300": some.map(|l| l.avg300),
-        "psi_some_total_us": some.map(|l| l.total_us),
-        "psi_full_avg10": full.map(|l| l.avg10),
-        "psi_full_avg60": full.map(|l| l.avg60),
-        "psi_full_avg300": full.map(|l| l.avg300),
-        "psi_full_total_us": full.map(|l| l.total_us),
-    })
+    });
+    if let Some(fields) = object.as_object_mut() {
+        for (prefix, psi) in [("psi", s.psi), ("cgroup_psi", s.cgroup.psi)] {
+            for (kind, line) in [
+                ("some", psi.map(|p| p.some)),
+                ("full", psi.and_then(|p| p.full)),
+            ] {
+                let key = |name: &str| format!("{prefix}_{kind}_{name}");
+                fields.insert(key("avg10"), json!(line.map(|l| l.avg10)));
+                fields.insert(key("avg60"), json!(line.map(|l| l.avg60)));
+                fields.insert(key("avg300"), json!(line.map(|l| l.avg300)));
+                fields.insert(key("total_us"), json!(line.map(|l| l.total_us)));
+            }
+        }
+    }
+    object
 }
 
 fn bytes(v: Option<u64>) -> String {
@@ -143,6 +151,7 @@ fn print_text(probe: &Probe, s: &MemorySample) {
     println!("  {:<18}{}", "max", limit(s.cgroup.max));
     println!("  {:<18}{}", "high", limit(s.cgroup.high));
     println!("  {:<18}{}", "current", bytes(s.cgroup.current));
+    println!("  {:<18}{}", "soft limit", limit(s.cgroup.soft_limit));
     match s.cgroup.events {
         Some(e) => println!(
             "  {:<18}high {} max {} oom {} oom_kill {}",
@@ -150,23 +159,31 @@ fn print_text(probe: &Probe, s: &MemorySample) {
         ),
         None => println!("  {:<18}unknown", "events"),
     }
+    print_psi(
+        "cgroup pressure",
+        s.cgroup.psi,
+        probe.cgroup_pressure_source(),
+    );
     println!("effective limit     {}", limit(s.limit()));
-    match (s.psi, probe.pressure_source()) {
-        (Some(psi), source) => {
-            let from = source.map(|p| p.display().to_string()).unwrap_or_default();
-            println!("pressure ({from})");
-            let line = |name: &str, l: cache_traits::PsiLine| {
-                println!(
-                    "  {name:<18}avg10 {:.2}% avg60 {:.2}% avg300 {:.2}% total {} us",
-                    l.avg10, l.avg60, l.avg300, l.total_us
-                );
-            };
-            line("some", psi.some);
-            match psi.full {
-                Some(full) => line("full", full),
-                None => println!("  {:<18}unknown", "full"),
-            }
-        }
-        (None, _) => println!("pressure: unknown"),
+    print_psi("system pressure", s.psi, probe.pressure_source());
+}
+
+fn print_psi(title: &str, psi: Option<Psi>, source: Option<&Path>) {
+    let Some(psi) = psi else {
+        println!("{title}: unknown");
+        return;
+    };
+    let from = source.map(|p| p.display().to_string()).unwrap_or_default();
+    println!("{title} ({from})");
+    let line = |name: &str, l: PsiLine| {
+        println!(
+            "  {name:<18}avg10 {:.2}% avg60 {:.2}% avg300 {:.2}% total {} us",
+            l.avg10, l.avg60, l.avg300, l.total_us
+        );
+    };
+    line("some", psi.some);
+    match psi.full {
+        Some(full) => line("full", full),
+        None => println!("  {:<18}unknown", "full"),
     }
 }

@@ -4,7 +4,8 @@
 //! [`Probe`] opens the kernel files it needs once and re-reads them with `pread`; it resolves
 //! jemalloc's MIBs once and advances the epoch once per sample. A figure the platform cannot
 //! give is `None`, never a made-up zero: in particular allocator figures are `None` unless
-//! jemalloc is the global allocator ([`jemalloc_is_global`]).
+//! jemalloc is the global allocator ([`jemalloc_is_global`]). [`Probe`]'s docs have a table of
+//! where each figure comes from, on cgroup v1 and v2.
 //! [`ThreadAllocations`] and [`AllocationScope`] measure what one thread allocates, for example
 //! the net bytes a cache loader produced.
 //!

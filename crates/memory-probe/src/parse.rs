@@ -141,7 +141,8 @@ pub fn cgroup_limit(text: &str) -> Result<Option<u64>, ParseError> {
     }
 }
 
-/// A cgroup v1 limit file (`memory.limit_in_bytes`): a huge value means unlimited (`None`).
+/// A cgroup v1 limit file (`memory.limit_in_bytes`, `memory.soft_limit_in_bytes`): a huge
+/// value means unlimited (`None`).
 ///
 /// # Errors
 ///
@@ -155,14 +156,15 @@ pub fn cgroup_limit(text: &str) -> Result<Option<u64>, ParseError> {
 /// assert_eq!(cgroup_v1_limit("1073741824\n"), Ok(Some(1 << 30)));
 /// ```
 pub fn cgroup_v1_limit(text: &str) -> Result<Option<u64>, ParseError> {
-    const FILE: &str = "memory.limit_in_bytes";
+    const FILE: &str = "cgroup v1 limit";
     match text.trim() {
         "" => Err(ParseError::empty(FILE)),
         value => number(FILE, value).map(|v| (v < V1_UNLIMITED).then_some(v)),
     }
 }
 
-/// A single-number cgroup file (`memory.current`, v1 `memory.usage_in_bytes`).
+/// A single-number cgroup file (`memory.current`, v1 `memory.usage_in_bytes` and
+/// `memory.failcnt`).
 ///
 /// # Errors
 ///
@@ -222,6 +224,49 @@ pub fn cgroup_events(text: &str) -> Result<CgroupEvents, ParseError> {
     events.oom = oom.ok_or_else(|| ParseError::missing(FILE, "`oom` line"))?;
     events.oom_kill = oom_kill.ok_or_else(|| ParseError::missing(FILE, "`oom_kill` line"))?;
     Ok(events)
+}
+
+/// The `oom_kill` count of cgroup v1 `memory.oom_control`: `key value` lines, of which
+/// `oom_kill_disable` and `under_oom` are ignored.
+///
+/// Kernels before 4.13 have no `oom_kill` line; the count is then 0, as long as the
+/// `oom_kill_disable` line shows that the text is an `oom_control` file.
+///
+/// # Errors
+///
+/// When the file is empty, has neither an `oom_kill` nor an `oom_kill_disable` line, or the
+/// `oom_kill` value is absent or not a number.
+///
+/// # Examples
+///
+/// ```
+/// use memory_probe::parse::cgroup_v1_oom_kill;
+/// assert_eq!(cgroup_v1_oom_kill("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"), Ok(3));
+/// assert_eq!(cgroup_v1_oom_kill("oom_kill_disable 0\nunder_oom 0\n"), Ok(0));
+/// assert!(cgroup_v1_oom_kill("").is_err());
+/// ```
+pub fn cgroup_v1_oom_kill(text: &str) -> Result<u64, ParseError> {
+    const FILE: &str = "memory.oom_control";
+    if text.trim().is_empty() {
+        return Err(ParseError::empty(FILE));
+    }
+    let mut is_oom_control = false;
+    for line in text.lines() {
+        let mut parts = line.split_ascii_whitespace();
+        match (parts.next(), parts.next()) {
+            (Some("oom_kill"), Some(value)) => return number(FILE, value),
+            (Some("oom_kill"), None) => {
+                return Err(ParseError::missing(FILE, "value after `oom_kill`"));
+            }
+            (Some("oom_kill_disable"), _) => is_oom_control = true,
+            _ => {}
+        }
+    }
+    if is_oom_control {
+        Ok(0)
+    } else {
+        Err(ParseError::missing(FILE, "`oom_kill_disable` line"))
+    }
 }
 
 /// Pressure-stall information (`/proc/pressure/memory` or a cgroup's `memory.pressure`).

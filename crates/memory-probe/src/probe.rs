@@ -42,11 +42,19 @@ const PROC_SELF_CGROUP: &str = "/proc/self/cgroup";
 /// | `allocator.*` | jemalloc `stats.*` (feature `jemalloc`, jemalloc global) | same |
 /// | `process_rss` | `/proc/self/statm` × page size | sysinfo (feature `sysinfo`) |
 /// | `system_total`, `system_available` | `/proc/meminfo` `MemTotal`, `MemAvailable` | sysinfo |
-/// | `cgroup.*` | cgroup v2 `memory.{max,high,current,events}`, v1 `memory.{limit,usage}_in_bytes` | `None` |
-/// | `psi` | the cgroup's `memory.pressure`, else `/proc/pressure/memory` | `None` |
+/// | `cgroup.max` | v2 `memory.max`, v1 `memory.limit_in_bytes` | `None` |
+/// | `cgroup.high` | v2 `memory.high`; `None` on v1 | `None` |
+/// | `cgroup.current` | v2 `memory.current`, v1 `memory.usage_in_bytes` | `None` |
+/// | `cgroup.events` | v2 `memory.events`; v1 `memory.failcnt` (as `max`) and `memory.oom_control`'s `oom_kill` | `None` |
+/// | `cgroup.soft_limit` | v1 `memory.soft_limit_in_bytes`; `None` on v2 | `None` |
+/// | `cgroup.psi` | v2 `memory.pressure` (the cgroup's own); `None` on v1 | `None` |
+/// | `psi` | `/proc/pressure/memory` (system-wide) | `None` |
 ///
 /// `cgroup.max` and `cgroup.high` are the least over the process's cgroup and its ancestors
-/// (up to the mount point), since each ancestor's limit applies too.
+/// (up to the mount point), since each ancestor's limit applies too; every other cgroup figure
+/// is the cgroup's own. On v1, `events` is `None` only when neither `memory.failcnt` nor
+/// `memory.oom_control` can be read; the one that cannot counts 0, and `high` and `oom` are
+/// always 0 (v1 has no such counts). A v1 kernel before 4.13 has no `oom_kill` line: 0.
 ///
 /// # Examples
 ///
@@ -145,7 +153,8 @@ impl Probe {
         self.cgroup.as_ref().map(|c| (c.version(), c.dir()))
     }
 
-    /// The pressure-stall file the probe reads, if any.
+    /// The system-wide pressure-stall file the probe reads into `MemorySample::psi`, if any
+    /// (`/proc/pressure/memory` unless [`ProbeBuilder::pressure`] set another).
     ///
     /// # Examples
     ///
@@ -156,6 +165,20 @@ impl Probe {
     /// ```
     pub fn pressure_source(&self) -> Option<&Path> {
         self.pressure.as_ref().map(KernelFile::path)
+    }
+
+    /// The cgroup's own pressure-stall file the probe reads into `CgroupMemory::psi`, if any
+    /// (v2 `memory.pressure` in the cgroup's directory; v1 has none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// if let Some(path) = memory_probe::Probe::new().cgroup_pressure_source() {
+    ///     println!("cgroup psi from {}", path.display());
+    /// }
+    /// ```
+    pub fn cgroup_pressure_source(&self) -> Option<&Path> {
+        self.cgroup.as_ref().and_then(Cgroup::pressure_path)
     }
 
     /// Takes a sample now (the same as [`MemoryProbe::sample`]).
@@ -333,8 +356,11 @@ impl ProbeBuilder {
         self
     }
 
-    /// Reads pressure-stall information from this file instead of the cgroup's
-    /// `memory.pressure` or `/proc/pressure/memory`.
+    /// Reads system-wide pressure-stall information (`MemorySample::psi`) from this file
+    /// instead of `/proc/pressure/memory`.
+    ///
+    /// The cgroup's own `memory.pressure` (`CgroupMemory::psi`) still comes from the cgroup's
+    /// directory (see [`cgroup_v2`](Self::cgroup_v2)).
     ///
     /// # Examples
     ///
@@ -347,8 +373,8 @@ impl ProbeBuilder {
         self
     }
 
-    /// Reads the cgroup v2 memory files in this directory (not its ancestors) instead of
-    /// discovering the process's cgroup.
+    /// Reads the cgroup v2 memory files in this directory (not its ancestors), its
+    /// `memory.pressure` included, instead of discovering the process's cgroup.
     ///
     /// # Examples
     ///
@@ -448,13 +474,7 @@ impl ProbeBuilder {
             CgroupSource::Dir(version, dir) => Some(Cgroup::open(*version, dir)),
             CgroupSource::Off => None,
         };
-        let pressure = match &self.pressure {
-            Source::Path(_) => self.pressure.open(PRESSURE)?,
-            Source::Default => cgroup
-                .as_ref()
-                .and_then(Cgroup::pressure)
-                .or_else(|| KernelFile::open(Path::new(PRESSURE)).ok()),
-        };
+        let pressure = self.pressure.open(PRESSURE)?;
         let allocator = if self.allocator_stats {
             jemalloc::Stats::new()
         } else {

@@ -17,6 +17,8 @@ Hugepagesize:       2048 kB
 
 const EVENTS: &str = "low 0\nhigh 17\nmax 4\noom 2\noom_kill 1\noom_group_kill 0\n";
 
+const OOM_CONTROL: &str = "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n";
+
 const PSI: &str = "\
 some avg10=1.53 avg60=0.87 avg300=0.22 total=5841230
 full avg10=0.41 avg60=0.10 avg300=0.02 total=1200345
@@ -47,15 +49,18 @@ fn never_panics_on_truncation<T>(text: &str, parser: impl Fn(&str) -> Result<T, 
     }
 }
 
+/// Asserts that `parser` turns `text` into `expected` (`Err(())` standing for any error).
+fn check_parse<T: PartialEq + std::fmt::Debug>(
+    parser: impl Fn(&str) -> Result<T, ParseError>,
+    text: &str,
+    expected: Result<T, ()>,
+) {
+    assert_eq!(parser(text).map_err(|_| ()), expected, "{text:?}");
+}
+
 #[test]
 fn statm() {
-    let check = |text: &str, expected: Result<u64, ()>| {
-        assert_eq!(
-            statm_resident_pages(text).map_err(|_| ()),
-            expected,
-            "{text:?}"
-        );
-    };
+    let check = |text, expected| check_parse(statm_resident_pages, text, expected);
     check(STATM, Ok(1320));
     check("1 2", Ok(2));
     check("", Err(()));
@@ -97,9 +102,7 @@ fn meminfo_malformed() {
 
 #[test]
 fn cgroup_limits() {
-    let check = |text: &str, expected: Result<Option<u64>, ()>| {
-        assert_eq!(cgroup_limit(text).map_err(|_| ()), expected, "{text:?}");
-    };
+    let check = |text, expected| check_parse(cgroup_limit, text, expected);
     check("max\n", Ok(None));
     check("max", Ok(None));
     check("536870912\n", Ok(Some(512 << 20)));
@@ -113,22 +116,47 @@ fn cgroup_limits() {
 
 #[test]
 fn cgroup_v1_limits() {
-    let check = |text: &str, expected: Result<Option<u64>, ()>| {
-        assert_eq!(cgroup_v1_limit(text).map_err(|_| ()), expected, "{text:?}");
-    };
+    let check = |text, expected| check_parse(cgroup_v1_limit, text, expected);
     check("9223372036854771712\n", Ok(None)); // PAGE_COUNTER_MAX * 4 KiB
     check("9223372036854775807\n", Ok(None)); // LONG_MAX on older kernels
     check("9223372036854710272\n", Ok(None)); // with 64 KiB pages
     check("1073741824\n", Ok(Some(1 << 30)));
+    check("0\n", Ok(Some(0))); // a soft limit of 0: reclaim the group first
     check("", Err(()));
     check("max\n", Err(()));
+    check("-1\n", Err(())); // what one writes to reset it; the kernel never shows it
 }
 
 #[test]
 fn cgroup_counters() {
-    assert_eq!(cgroup_counter("4734976\n"), Ok(4734976));
-    assert!(cgroup_counter("").is_err());
-    assert!(cgroup_counter("4734976 kB").is_err());
+    let check = |text, expected| check_parse(cgroup_counter, text, expected);
+    check("4734976\n", Ok(4734976)); // memory.usage_in_bytes
+    check("0\n", Ok(0)); // memory.failcnt
+    check("18446744073709551615\n", Ok(u64::MAX));
+    check("", Err(()));
+    check("4734976 kB", Err(()));
+    check("-1\n", Err(()));
+    check("18446744073709551616\n", Err(()));
+}
+
+#[test]
+fn oom_control_in_kernel_format() {
+    let check = |text, expected| check_parse(cgroup_v1_oom_kill, text, expected);
+    check(OOM_CONTROL, Ok(2));
+    check("oom_kill_disable 1\nunder_oom 1\noom_kill 0\n", Ok(0));
+    check("oom_kill 7", Ok(7)); // order and the other lines do not matter
+    check("oom_kill_disable 0\nunder_oom 0\n", Ok(0)); // before Linux 4.13
+    check("oom_kill_disable 0\n", Ok(0));
+    check("", Err(()));
+    check("\n", Err(()));
+    check("under_oom 0\n", Err(())); // not recognisably oom_control
+    check("low 0\nhigh 1\n", Err(()));
+    check("oom_kill_disable 0\nunder_oom 0\noom_kill\n", Err(()));
+    check("oom_kill_disable 0\nunder_oom 0\noom_kill two\n", Err(()));
+    check("oom_kill_disable 0\nunder_oom 0\noom_kill -1\n", Err(()));
+    let err = cgroup_v1_oom_kill("under_oom 0\n").unwrap_err();
+    assert_eq!(err.file(), "memory.oom_control");
+    never_panics_on_truncation(OOM_CONTROL, cgroup_v1_oom_kill);
 }
 
 #[test]
@@ -312,6 +340,7 @@ fn garbage_never_panics() {
         let _ = cgroup_v1_limit(&text);
         let _ = cgroup_counter(&text);
         let _ = cgroup_events(&text);
+        let _ = cgroup_v1_oom_kill(&text);
         let _ = psi(&text);
         let _ = proc_self_cgroup(&text);
         let _ = mountinfo(&text);
@@ -325,6 +354,7 @@ fn error_messages_are_lowercase_and_say_what_to_do() {
         meminfo("").unwrap_err(),
         meminfo("MemFree: 1 kB\n").unwrap_err(),
         cgroup_counter("x").unwrap_err(),
+        cgroup_v1_oom_kill("under_oom 0\n").unwrap_err(),
         text("f", &[0xff, 0xfe]).unwrap_err(),
     ];
     for err in errors {

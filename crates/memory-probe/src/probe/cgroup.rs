@@ -2,9 +2,10 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use cache_traits::CgroupMemory;
+use cache_traits::{CgroupEvents, CgroupMemory};
 
 use super::file::{Buf, KernelFile};
+use crate::ParseError;
 use crate::parse::{self, CgroupMount, CgroupMounts, CgroupPaths};
 
 /// Which cgroup interface the memory figures come from.
@@ -14,15 +15,17 @@ use crate::parse::{self, CgroupMount, CgroupMounts, CgroupPaths};
 /// ```
 /// use memory_probe::{CgroupVersion, Probe};
 /// if let Some((CgroupVersion::V1, _)) = Probe::new().cgroup() {
-///     println!("legacy cgroup: no memory.high, memory.events or per-cgroup pressure");
+///     println!("legacy cgroup: no memory.high or per-cgroup pressure");
 /// }
 /// ```
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CgroupVersion {
-    /// The legacy v1 memory controller (`memory.limit_in_bytes`, `memory.usage_in_bytes`).
+    /// The legacy v1 memory controller (`memory.limit_in_bytes`, `memory.usage_in_bytes`,
+    /// `memory.soft_limit_in_bytes`, `memory.failcnt`, `memory.oom_control`).
     V1,
-    /// The unified v2 hierarchy (`memory.max`, `memory.high`, `memory.current`, `memory.events`).
+    /// The unified v2 hierarchy (`memory.max`, `memory.high`, `memory.current`, `memory.events`,
+    /// `memory.pressure`).
     V2,
 }
 
@@ -36,7 +39,16 @@ pub(super) struct Cgroup {
     /// Throttling-threshold files (v2 only).
     high: Vec<KernelFile>,
     current: Option<KernelFile>,
+    /// v2 `memory.events`.
     events: Option<KernelFile>,
+    /// v1 `memory.soft_limit_in_bytes`, the cgroup's own.
+    soft_limit: Option<KernelFile>,
+    /// v1 `memory.failcnt`, read as `CgroupEvents::max`.
+    failcnt: Option<KernelFile>,
+    /// v1 `memory.oom_control`, read for its `oom_kill` line.
+    oom_control: Option<KernelFile>,
+    /// v2 `memory.pressure`, the cgroup's own.
+    pressure: Option<KernelFile>,
 }
 
 impl Cgroup {
@@ -58,22 +70,34 @@ impl Cgroup {
                 .collect()
         };
         let open = |name: &str| KernelFile::open(&dir.join(name)).ok();
+        let empty = Self {
+            version,
+            dir: dir.to_path_buf(),
+            max: Vec::new(),
+            high: Vec::new(),
+            current: None,
+            events: None,
+            soft_limit: None,
+            failcnt: None,
+            oom_control: None,
+            pressure: None,
+        };
         match version {
             CgroupVersion::V2 => Self {
-                version,
-                dir: dir.to_path_buf(),
                 max: open_all("memory.max"),
                 high: open_all("memory.high"),
                 current: open("memory.current"),
                 events: open("memory.events"),
+                pressure: open("memory.pressure"),
+                ..empty
             },
             CgroupVersion::V1 => Self {
-                version,
-                dir: dir.to_path_buf(),
                 max: open_all("memory.limit_in_bytes"),
-                high: Vec::new(),
                 current: open("memory.usage_in_bytes"),
-                events: None,
+                soft_limit: open("memory.soft_limit_in_bytes"),
+                failcnt: open("memory.failcnt"),
+                oom_control: open("memory.oom_control"),
+                ..empty
             },
         }
     }
@@ -86,14 +110,9 @@ impl Cgroup {
         &self.dir
     }
 
-    /// The cgroup's own `memory.pressure` (v2), if it opens and parses.
-    pub(super) fn pressure(&self) -> Option<KernelFile> {
-        if self.version != CgroupVersion::V2 {
-            return None;
-        }
-        let file = KernelFile::open(&self.dir.join("memory.pressure")).ok()?;
-        file.parse(&mut Buf::new(), parse::psi)?;
-        Some(file)
+    /// The cgroup's own pressure-stall file (v2 `memory.pressure`), if it opened.
+    pub(super) fn pressure_path(&self) -> Option<&Path> {
+        self.pressure.as_ref().map(KernelFile::path)
     }
 
     /// Reads every figure now.
@@ -114,16 +133,40 @@ impl Cgroup {
         let mut c = CgroupMemory::default();
         c.max = least(&self.max, buf);
         c.high = least(&self.high, buf);
-        c.current = self
-            .current
-            .as_ref()
-            .and_then(|f| f.parse(buf, parse::cgroup_counter));
-        c.events = self
-            .events
-            .as_ref()
-            .and_then(|f| f.parse(buf, parse::cgroup_events));
+        c.current = read(self.current.as_ref(), buf, parse::cgroup_counter);
+        c.soft_limit = read(self.soft_limit.as_ref(), buf, parse::cgroup_v1_limit).flatten();
+        c.psi = read(self.pressure.as_ref(), buf, parse::psi);
+        c.events = match self.version {
+            CgroupVersion::V2 => read(self.events.as_ref(), buf, parse::cgroup_events),
+            CgroupVersion::V1 => {
+                let failcnt = read(self.failcnt.as_ref(), buf, parse::cgroup_counter);
+                let oom_kill = read(self.oom_control.as_ref(), buf, parse::cgroup_v1_oom_kill);
+                v1_events(failcnt, oom_kill)
+            }
+        };
         c
     }
+}
+
+/// Reads and parses `file` if it is open; `None` when it is not or either step fails.
+fn read<T>(
+    file: Option<&KernelFile>,
+    buf: &mut Buf,
+    parser: impl FnOnce(&str) -> Result<T, ParseError>,
+) -> Option<T> {
+    file.and_then(|f| f.parse(buf, parser))
+}
+
+/// v1's equivalents of `memory.events`: `failcnt` as `max`, `oom_control`'s `oom_kill`;
+/// `None` when neither could be read, and 0 for the one that could not when the other could.
+fn v1_events(failcnt: Option<u64>, oom_kill: Option<u64>) -> Option<CgroupEvents> {
+    if failcnt.is_none() && oom_kill.is_none() {
+        return None;
+    }
+    let mut events = CgroupEvents::default();
+    events.max = failcnt.unwrap_or(0);
+    events.oom_kill = oom_kill.unwrap_or(0);
+    Some(events)
 }
 
 /// Finds and opens the process's cgroup; `None` where there is none (or no `/proc`).

@@ -26,6 +26,12 @@ impl Fixture {
         path
     }
 
+    fn write_all(&self, files: &[(&str, &str)]) {
+        for (name, text) in files {
+            self.write(name, text);
+        }
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
@@ -40,22 +46,29 @@ impl Drop for Fixture {
 const MEMINFO: &str = "MemTotal: 8388608 kB\nMemFree: 1048576 kB\nMemAvailable: 4194304 kB\n";
 const PSI: &str = "some avg10=12.50 avg60=3.00 avg300=1.00 total=777\n\
                    full avg10=2.00 avg60=1.00 avg300=0.50 total=55\n";
+/// The host's pressure, different from the cgroup's so that a test tells them apart.
+const SYSTEM_PSI: &str = "some avg10=0.50 avg60=0.25 avg300=0.10 total=9000\n\
+                          full avg10=0.00 avg60=0.00 avg300=0.00 total=100\n";
 
 fn v2_fixture(f: &Fixture) -> Probe {
     let statm = f.write("statm", "5000 1000 300 10 0 800 0\n");
     let meminfo = f.write("meminfo", MEMINFO);
-    f.write("memory.max", "2147483648\n");
-    f.write("memory.high", "1073741824\n");
-    f.write("memory.current", "536870912\n");
-    f.write(
-        "memory.events",
-        "low 0\nhigh 5\nmax 2\noom 1\noom_kill 1\noom_group_kill 0\n",
-    );
-    f.write("memory.pressure", PSI);
+    f.write_all(&[
+        ("memory.max", "2147483648\n"),
+        ("memory.high", "1073741824\n"),
+        ("memory.current", "536870912\n"),
+        (
+            "memory.events",
+            "low 0\nhigh 5\nmax 2\noom 1\noom_kill 1\noom_group_kill 0\n",
+        ),
+        ("memory.pressure", PSI),
+    ]);
+    let system_pressure = f.write("pressure", SYSTEM_PSI);
     Probe::builder()
         .statm(statm)
         .page_size(4096)
         .meminfo(meminfo)
+        .pressure(system_pressure)
         .cgroup_v2(&f.0)
         .allocator_stats(false)
         .system_fallback(false)
@@ -68,8 +81,9 @@ fn v2_fixture_gives_every_figure() {
     let f = Fixture::new("v2");
     let probe = v2_fixture(&f);
     assert_eq!(probe.cgroup(), Some((CgroupVersion::V2, f.0.as_path())));
+    assert_eq!(probe.pressure_source(), Some(f.path("pressure").as_path()));
     assert_eq!(
-        probe.pressure_source(),
+        probe.cgroup_pressure_source(),
         Some(f.path("memory.pressure").as_path())
     );
     let s = probe.sample();
@@ -80,14 +94,17 @@ fn v2_fixture_gives_every_figure() {
     assert_eq!(s.cgroup.max, Some(2 << 30));
     assert_eq!(s.cgroup.high, Some(1 << 30));
     assert_eq!(s.cgroup.current, Some(512 << 20));
-    let events = s.cgroup.events.unwrap();
+    assert_eq!(events(&s), Some((5, 2, 1, 1)));
+    assert_eq!(s.cgroup.soft_limit, None);
+    let cgroup_psi = s.cgroup.psi.unwrap();
     assert_eq!(
-        (events.high, events.max, events.oom, events.oom_kill),
-        (5, 2, 1, 1)
+        (cgroup_psi.some.avg10, cgroup_psi.some.total_us),
+        (12.5, 777)
     );
+    assert_eq!(cgroup_psi.full.map(|l| l.total_us), Some(55));
     let psi = s.psi.unwrap();
-    assert_eq!((psi.some.avg10, psi.some.total_us), (12.5, 777));
-    assert_eq!(psi.full.map(|l| l.total_us), Some(55));
+    assert_eq!((psi.some.avg10, psi.some.total_us), (0.5, 9000));
+    assert_eq!(psi.full.map(|l| l.total_us), Some(100));
     assert_eq!(s.limit(), Some(1 << 30));
     assert_eq!(s.allocator, Default::default());
 }
@@ -117,7 +134,8 @@ fn a_malformed_file_loses_only_its_own_figures() {
     f.write("memory.high", "lots\n");
     let s = probe.sample();
     assert_eq!(s.cgroup.events, None);
-    assert_eq!(s.psi, None);
+    assert_eq!(s.cgroup.psi, None);
+    assert!(s.psi.is_some(), "the host's pressure is another file");
     assert_eq!((s.system_total, s.system_available), (None, None));
     assert_eq!(s.cgroup.high, None);
     assert_eq!(s.cgroup.max, Some(2 << 30));
@@ -136,24 +154,142 @@ fn a_file_larger_than_the_buffer_is_unknown_not_truncated() {
     assert_eq!(probe.sample().system_total, None);
 }
 
-#[test]
-fn v1_fixture() {
-    let f = Fixture::new("v1");
-    f.write("memory.limit_in_bytes", "9223372036854771712\n");
-    f.write("memory.usage_in_bytes", "4734976\n");
-    let probe = Probe::builder()
+/// A v1 cgroup directory with every file the probe reads, and a host pressure file.
+fn v1_fixture(f: &Fixture) -> Probe {
+    f.write_all(&[
+        ("memory.limit_in_bytes", "2147483648\n"),
+        ("memory.usage_in_bytes", "536870912\n"),
+        ("memory.soft_limit_in_bytes", "1073741824\n"),
+        ("memory.failcnt", "7\n"),
+        (
+            "memory.oom_control",
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
+        ),
+    ]);
+    v1_probe(f)
+}
+
+/// A probe on the v1 cgroup directory `f` as it is, with a host pressure file.
+fn v1_probe(f: &Fixture) -> Probe {
+    let system_pressure = f.write("pressure", SYSTEM_PSI);
+    Probe::builder()
+        .pressure(system_pressure)
         .cgroup_v1(&f.0)
         .allocator_stats(false)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// The v1 files read for the cgroup alone, beyond its limit and usage.
+const V1_OWN_FILES: [&str; 3] = [
+    "memory.soft_limit_in_bytes",
+    "memory.failcnt",
+    "memory.oom_control",
+];
+
+/// `(high, max, oom, oom_kill)` of a sample's cgroup events.
+fn events(s: &MemorySample) -> Option<(u64, u64, u64, u64)> {
+    s.cgroup.events.map(|e| (e.high, e.max, e.oom, e.oom_kill))
+}
+
+#[test]
+fn v1_fixture_gives_every_v1_figure() {
+    let f = Fixture::new("v1-all");
+    let probe = v1_fixture(&f);
+    assert_eq!(probe.cgroup(), Some((CgroupVersion::V1, f.0.as_path())));
+    assert_eq!(probe.pressure_source(), Some(f.path("pressure").as_path()));
+    assert_eq!(probe.cgroup_pressure_source(), None);
+    let s = probe.sample();
+    assert_eq!(s.cgroup.max, Some(2 << 30));
+    assert_eq!(s.cgroup.high, None);
+    assert_eq!(s.cgroup.current, Some(512 << 20));
+    assert_eq!(s.cgroup.soft_limit, Some(1 << 30));
+    assert_eq!(events(&s), Some((0, 7, 0, 2)));
+    assert_eq!(s.cgroup.psi, None);
+    assert_eq!(s.psi.map(|p| p.some.total_us), Some(9000));
+
+    f.write("memory.soft_limit_in_bytes", "9223372036854771712\n");
+    f.write("memory.failcnt", "8\n");
+    let s = probe.sample();
+    assert_eq!(s.cgroup.soft_limit, None, "the v1 huge value is unlimited");
+    assert_eq!(events(&s), Some((0, 8, 0, 2)));
+}
+
+#[test]
+fn v1_oom_control_without_oom_kill_counts_zero() {
+    let f = Fixture::new("v1-old-kernel");
+    let probe = v1_fixture(&f);
+    f.write("memory.oom_control", "oom_kill_disable 0\nunder_oom 1\n");
+    assert_eq!(events(&probe.sample()), Some((0, 7, 0, 0)));
+}
+
+#[test]
+fn v1_events_need_one_of_their_two_files() {
+    let f = Fixture::new("v1-events");
+    let probe = v1_fixture(&f);
+    f.write("memory.failcnt", "seven\n");
+    assert_eq!(events(&probe.sample()), Some((0, 0, 0, 2)));
+    f.write("memory.failcnt", "7\n");
+    f.write("memory.oom_control", "oom_kill lots\n");
+    assert_eq!(events(&probe.sample()), Some((0, 7, 0, 0)));
+    f.write("memory.failcnt", "");
+    let s = probe.sample();
+    assert_eq!(s.cgroup.events, None);
+    assert_eq!(s.cgroup.soft_limit, Some(1 << 30), "other figures stay");
+    assert_eq!(s.cgroup.current, Some(512 << 20));
+}
+
+#[test]
+fn v1_unreadable_files_are_none() {
+    // A directory opens, but every read of it fails (EISDIR): an unreadable file.
+    let f = Fixture::new("v1-unreadable");
+    f.write("memory.usage_in_bytes", "4096\n");
+    for name in V1_OWN_FILES {
+        std::fs::create_dir(f.path(name)).unwrap();
+    }
+    let probe = v1_probe(&f);
+    let s = probe.sample();
+    assert_eq!(s.cgroup.soft_limit, None);
+    assert_eq!(s.cgroup.events, None);
+    assert_eq!(s.cgroup.current, Some(4096));
+}
+
+#[test]
+fn v1_files_deleted_after_the_probe_was_built() {
+    let f = Fixture::new("v1-deleted");
+    let probe = v1_fixture(&f);
+    for name in V1_OWN_FILES {
+        std::fs::remove_file(f.path(name)).unwrap();
+    }
+    // The probe holds the files open: on a disk or tmpfs the unlinked files stay readable.
+    // (On cgroupfs a removed cgroup's open files fail to read, which makes the figures `None`.)
+    let s = probe.sample();
+    assert_eq!(s.cgroup.soft_limit, Some(1 << 30));
+    assert_eq!(events(&s), Some((0, 7, 0, 2)));
+    // A file created again at the same path is another file; the probe keeps the one it opened.
+    f.write("memory.failcnt", "9\n");
+    assert_eq!(events(&probe.sample()), Some((0, 7, 0, 2)));
+}
+
+#[test]
+fn v1_files_missing_when_built() {
+    let f = Fixture::new("v1");
+    f.write("memory.limit_in_bytes", "9223372036854771712\n");
+    f.write("memory.usage_in_bytes", "4734976\n");
+    let probe = v1_probe(&f);
     let s = probe.sample();
     assert_eq!(s.cgroup.max, None);
     assert_eq!(s.cgroup.high, None);
     assert_eq!(s.cgroup.current, Some(4734976));
     assert_eq!(s.cgroup.events, None);
+    assert_eq!(s.cgroup.soft_limit, None);
+    assert_eq!(s.cgroup.psi, None);
 
     f.write("memory.limit_in_bytes", "268435456\n");
     assert_eq!(probe.sample().cgroup.max, Some(256 << 20));
+    // Files are opened once, when the probe is built: one that appears later is not read.
+    f.write("memory.failcnt", "1\n");
+    assert_eq!(probe.sample().cgroup.events, None);
 }
 
 #[test]
@@ -218,12 +354,29 @@ fn no_sources_at_all_is_all_none() {
 
 #[test]
 fn live_sample_on_this_machine() {
-    let s = Probe::new().sample();
+    let probe = Probe::new();
+    let s = probe.sample();
     if cfg!(target_os = "linux") {
         let rss = s.process_rss.unwrap();
         let total = s.system_total.unwrap();
         assert!(rss > 0 && rss < total, "rss {rss}, total {total}");
         assert!(s.system_available.unwrap() <= total);
+    }
+    if Path::new(PRESSURE).exists() {
+        assert_eq!(probe.pressure_source(), Some(Path::new(PRESSURE)));
+    }
+    // The process's own cgroup: every figure its files offer shows up.
+    match probe.cgroup() {
+        Some((CgroupVersion::V1, dir)) => {
+            if dir.join("memory.failcnt").exists() || dir.join("memory.oom_control").exists() {
+                assert!(s.cgroup.events.is_some(), "{s:?}");
+            }
+            assert_eq!(probe.cgroup_pressure_source(), None);
+        }
+        Some((_, dir)) if dir.join("memory.pressure").exists() => {
+            assert!(s.cgroup.psi.is_some(), "{s:?}");
+        }
+        _ => {}
     }
 }
 
