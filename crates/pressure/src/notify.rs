@@ -110,6 +110,11 @@ impl Notifications {
         self.inner.sources()
     }
 
+    /// Drops every kernel source (closing its descriptors unregisters it); the waker stays.
+    pub fn clear_sources(&mut self) {
+        self.inner.clear_sources();
+    }
+
     /// Registers a PSI trigger on `path` (`/proc/pressure/memory` or a v2 cgroup's
     /// `memory.pressure`): `kind` is `some` or `full`, firing when tasks stalled for `stall`
     /// within a `window`.

@@ -43,6 +43,8 @@ impl Set {
         Waker(self.0.clone())
     }
 
+    pub(super) fn clear_sources(&mut self) {}
+
     pub(super) fn sources(&self) -> usize {
         0
     }

@@ -76,6 +76,10 @@ impl Set {
         Waker(self.wake.clone())
     }
 
+    pub(super) fn clear_sources(&mut self) {
+        self.sources.clear();
+    }
+
     pub(super) fn sources(&self) -> usize {
         self.sources.len()
     }
