@@ -11,6 +11,7 @@ mod layering;
 mod miri;
 mod probe;
 mod sim;
+mod squeeze;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +25,7 @@ commands:
   ci                 format check, clippy (warnings denied), tests, docs (warnings denied), layering;
                      then cache-core's shuttle schedules, and Miri where nightly is installed
   bench [NAME]       release benchmarks beside the peer caches; NAME: peers (default), reclaim
+  squeeze [--quick]  each cache in a 512 MiB memory cgroup (root) while a ballast grows to 400 MiB
   demo               the whole stack on the embedded default workload
   fuzz ...           the fuzz targets in fuzz/, one after the other (cargo xtask fuzz --help)
   sim ...            trace simulator (cargo xtask sim --help)
@@ -41,6 +43,7 @@ fn main() -> Result<()> {
     match cmd.as_str() {
         "ci" => ci::run(&rest),
         "bench" => bench::run(&rest),
+        "squeeze" => squeeze::run(&rest),
         "demo" => demo::run(&rest),
         "fuzz" => fuzz::run(&rest),
         "sim" => sim::run(&rest),
