@@ -2,20 +2,22 @@
 //!
 //! Two worker threads answer "queries" drawn from a skewed (Zipf 1.0) distribution over 100,000
 //! distinct queries. A miss runs the "database": it builds a result of 1 to 20 rows and costs
-//! about 10 µs of CPU. Results are cached by query text under a 32 MiB budget with a 60 s TTL.
-//! Halfway through, the budget is cut to 8 MiB, as memory management would under pressure.
+//! about 10 µs of CPU. Results are cached by query text under a budget of at most 32 MiB with a
+//! 60 s TTL.
+//!
+//! A `MemoryManager` watches the process: the demo gives it a ceiling for the resident set
+//! (what a container limit would be), sized so that the warm cache fits below the sizer's goal
+//! (0.75 of the ceiling). Midway, a ballast outside the cache grows to about a third of the
+//! ceiling, as another part of a service might. The manager sees the resident set approach the
+//! ceiling, raises the pressure level, shrinks the cache (relief at High, then the sizer's
+//! budget), and after the ballast is freed and the level falls, grows the cache back. Level
+//! changes, relief actions and sizing decisions are printed as they happen.
 //!
 //! The process runs on jemalloc. Evicted results go to a `Reclaimer` with its default threshold,
-//! 512 bytes of weight (key, rows and the cache's 83 bytes of overhead per entry). Results of 5
-//! rows or more weigh more (547 to 1619 bytes, 8 to 23 allocations) and are dropped on the
-//! reclaimer's background thread: freeing that many allocations inside an insert costs more than
-//! a queue send. Results of 1 to 4 rows (307 to 467 bytes, 4 to 7 allocations) are freed inline
-//! on the request thread, like any value too light to hold many allocations, for which the queue
-//! costs more than it saves (`cargo xtask bench reclaim sweep` measures both). A result is also
-//! freed inline when the reclaimer's queue (4096 results) is full: the budget cut evicts about
-//! 28,000 results at once, and those that find the queue full are freed by the thread that cuts
-//! the budget. The reclaimer asks jemalloc to return freed pages after each 8 MiB eviction wave;
-//! a `Probe` reports what the process really holds at each step.
+//! 512 bytes of weight (key, rows and the cache's 83 bytes of overhead per entry): results of 5
+//! rows or more (8 to 23 allocations) are dropped on the reclaimer's background thread, lighter
+//! ones inline (`cargo xtask bench reclaim sweep` measures both). Its decay time is 1 s, so
+//! freed pages (the ballast's too) go back to the OS within about a second.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -23,7 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use query_cache::{
-    Cache, HeapSize, ManagedCache, MemorySample, Probe, Reclaim, Reclaimer, RemovalCause,
+    Bounds, Cache, HeapSize, ManagerEvent, MemoryManager, MemoryProbe, MemorySample, Probe,
+    Reclaim, Reclaimer, RemovalCause,
 };
 
 #[global_allocator]
@@ -56,16 +59,19 @@ fn main() {
     let reclaimer = Arc::new(
         Reclaimer::<(String, Rows)>::builder()
             .purge_after_bytes(8 << 20)
+            .dirty_decay_ms(1000)
             .build()
             .unwrap_or_else(|e| panic!("demo configuration: {e}")),
     );
-    let cache: Cache<String, Rows> = Cache::builder()
-        .name("query-results")
-        .max_bytes(32 << 20)
-        .time_to_live(Duration::from_secs(60))
-        .reclaimer(reclaimer.clone() as Arc<dyn Reclaim<(String, Rows)>>)
-        .build()
-        .unwrap_or_else(|e| panic!("demo configuration: {e}"));
+    let cache: Arc<Cache<String, Rows>> = Arc::new(
+        Cache::builder()
+            .name("query-results")
+            .max_bytes(32 << 20)
+            .time_to_live(Duration::from_secs(60))
+            .reclaimer(reclaimer.clone() as Arc<dyn Reclaim<(String, Rows)>>)
+            .build()
+            .unwrap_or_else(|e| panic!("demo configuration: {e}")),
+    );
     let baseline = probe.sample();
 
     println!(
@@ -85,7 +91,7 @@ fn main() {
         let before = cache.stats();
         std::thread::scope(|s| {
             for t in 0..THREADS {
-                let (cache, zipf, db_nanos) = (&cache, &zipf, &db_nanos);
+                let (cache, zipf, db_nanos) = (&*cache, &zipf, &db_nanos);
                 s.spawn(move || {
                     let mut rng = seed.wrapping_add(t as u64 * 0x9E37_79B9);
                     for _ in 0..requests {
@@ -117,20 +123,59 @@ fn main() {
 
     memory_line("at start", &baseline);
     phase("warm-up, 32 MiB budget", REQUESTS_PER_THREAD / 4, 1);
-    phase("steady state, 32 MiB", REQUESTS_PER_THREAD, 2);
     reclaimer.flush();
-    memory_line("after 32 MiB phase", &probe.sample());
-    let managed: &dyn ManagedCache = &cache;
-    managed.set_capacity(8 << 20);
-    reclaimer.release_memory(query_cache::PressureLevel::High);
-    reclaimer.flush();
+    let warm = probe.sample();
+    memory_line("after warm-up", &warm);
+
+    // The ceiling a container limit would set: room for the full 32 MiB budget (about 40 MiB
+    // resident with the allocator's overhead) below the sizer's goal of 0.75 of it.
+    let rss = warm.process_rss.unwrap_or(64 << 20);
+    let ceiling = (rss + (24 << 20)) * 4 / 3;
+    let manager = MemoryManager::builder()
+        .cache(cache.clone(), Bounds::new(2 << 20, 32 << 20))
+        .reclaimer(reclaimer.clone() as Arc<dyn Reclaim<(String, Rows)>>)
+        .probe(Arc::new(Probe::new()) as Arc<dyn MemoryProbe>)
+        .ceiling(ceiling)
+        .tick(Duration::from_millis(250))
+        .pressure(query_cache::pressure::PressureMonitor::builder().hold(Duration::from_secs(2)))
+        .sizing(query_cache::sizing::Sizer::builder().cool_down(Duration::from_secs(2)))
+        .build()
+        .unwrap_or_else(|e| panic!("demo configuration: {e}"));
+    manager.tick_now();
     println!(
-        "-- memory pressure: budget cut to 8 MiB (ManagedCache::set_capacity), purge requested (rate-limited: it may wait for the interval after the last wave purge) --"
+        "-- memory manager on: ceiling {:.0} MiB for the resident set, tick 250 ms, hold 2 s; kernel notifications: {} --",
+        ceiling as f64 / (1 << 20) as f64,
+        match manager.view().notifications.len() {
+            0 => "none".to_string(),
+            n => format!("{n} ({})", manager.view().notifications.join(", ")),
+        }
     );
-    memory_line("right after the cut", &probe.sample());
-    phase("steady state, 8 MiB", REQUESTS_PER_THREAD, 3);
+    let printer = EventPrinter::start(manager.clone());
+
+    phase("steady state", REQUESTS_PER_THREAD, 2);
+    let ballast_bytes = ceiling * 2 / 5;
+    println!(
+        "-- a ballast outside the cache grows to {:.0} MiB --",
+        ballast_bytes as f64 / (1 << 20) as f64
+    );
+    let ballast = std::thread::scope(|s| {
+        let grow = s.spawn(|| grow_ballast(ballast_bytes));
+        phase("under pressure", REQUESTS_PER_THREAD, 3);
+        grow.join().unwrap_or_default()
+    });
+    memory_line("with the ballast", &probe.sample());
+    drop(ballast);
+    println!("-- the ballast is freed --");
+    phase("pressure gone", REQUESTS_PER_THREAD, 4);
+    std::thread::sleep(Duration::from_secs(4));
+    phase("grown back", REQUESTS_PER_THREAD, 5);
     reclaimer.flush();
-    memory_line("after 8 MiB phase", &probe.sample());
+    memory_line("at the end", &probe.sample());
+    printer.stop();
+    println!(
+        "\nthe memory manager's view\n{}",
+        indent(&manager.view().to_string())
+    );
 
     let s = cache.stats();
     println!("\nwhat the cache did");
@@ -183,6 +228,115 @@ fn main() {
         cache.capacity() >> 20,
         cache.structure_bytes() as f64 / (1 << 20) as f64
     );
+}
+
+/// Allocates `bytes` in 4 MiB chunks, touching every page, over about two seconds.
+fn grow_ballast(bytes: u64) -> Vec<Vec<u8>> {
+    const CHUNK: usize = 4 << 20;
+    let chunks = (bytes as usize).div_ceil(CHUNK);
+    let mut ballast = Vec::with_capacity(chunks);
+    for _ in 0..chunks {
+        ballast.push(vec![1u8; CHUNK]);
+        std::thread::sleep(Duration::from_millis(2000 / chunks.max(1) as u64));
+    }
+    ballast
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+/// Prints the manager's events as they happen, from its view after each tick.
+struct EventPrinter {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl EventPrinter {
+    fn start(manager: MemoryManager) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut printed = 0u64;
+            let mut last_held = None;
+            let origin = Instant::now();
+            loop {
+                let finishing = done.load(Ordering::Relaxed);
+                let view = manager.view();
+                let seen = printed;
+                for event in &view.events {
+                    let at = event_time(event);
+                    if at <= seen {
+                        continue;
+                    }
+                    printed = printed.max(at);
+                    // A growth held back is news once, not on every tick.
+                    if let ManagerEvent::Sizing(d) = event {
+                        let held = (d.from == d.to).then_some(d.reason);
+                        if held.is_some() && held == last_held {
+                            continue;
+                        }
+                        last_held = held;
+                    }
+                    let t = origin.elapsed().as_secs_f64();
+                    println!("  [{t:>5.1} s] {}", describe(event));
+                }
+                if finishing {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}
+
+fn event_time(event: &ManagerEvent) -> u64 {
+    match event {
+        ManagerEvent::Level(c) => c.at_nanos,
+        ManagerEvent::Relief(r) => r.at_nanos,
+        ManagerEvent::Sizing(d) => d.at_nanos,
+        _ => 0,
+    }
+}
+
+fn describe(event: &ManagerEvent) -> String {
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    match event {
+        ManagerEvent::Level(c) => format!(
+            "level {} -> {}{}",
+            c.from,
+            c.to,
+            c.cause
+                .map(|r| format!(" ({} at {:.2})", r.signal, r.value))
+                .unwrap_or_default()
+        ),
+        ManagerEvent::Relief(r) => format!(
+            "relief {} at {}: caches {:.1} -> {:.1} MiB in {} µs ({} at {:.2})",
+            r.kind.as_str(),
+            r.level,
+            mib(r.bytes_before),
+            mib(r.bytes_after),
+            r.duration.as_micros(),
+            r.cause.signal,
+            r.cause.value
+        ),
+        ManagerEvent::Sizing(d) => format!(
+            "sizing {}: {} {:.1} -> {:.1} MiB (target {:.1} MiB, level {})",
+            d.cache,
+            d.reason,
+            mib(d.from),
+            mib(d.to),
+            mib(d.target),
+            d.level
+        ),
+        _ => "other event".to_string(),
+    }
 }
 
 /// Prints what the process holds: the allocator's figures and the resident set.

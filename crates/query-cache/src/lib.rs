@@ -11,6 +11,7 @@
 //! | traits ([`EvictionPolicy`], [`Weigher`], [`HeapSize`], [`ManagedCache`], [`Clock`], …) | `cache-traits` | the boundary every crate codes against |
 //! | [`Reclaimer`] (feature `gc-coord`) | `gc-coord` | drops evicted values on a background thread and returns freed pages to the OS |
 //! | [`Probe`] (feature `memory-probe`) | `memory-probe` | jemalloc, process, cgroup and PSI memory figures |
+//! | [`MemoryManager`] (feature `manager`) | here, with `pressure` and `sizing` | the background thread that keeps caches inside the memory limit |
 //!
 //! # Features
 //!
@@ -19,6 +20,7 @@
 //! | `full` | on | everything below |
 //! | `gc-coord` | on (via `full`) | [`Reclaimer`], [`ReclaimerStats`], [`PurgeKind`] |
 //! | `memory-probe` | on (via `full`) | [`Probe`], [`MemorySample`] readers |
+//! | `manager` | on (via `full`) | [`MemoryManager`], [`pressure`] levels and [`sizing`] budgets |
 //!
 //! # jemalloc
 //!
@@ -77,7 +79,36 @@ pub use gc_coord::{PurgeKind, Reclaimer, ReclaimerBuilder, ReclaimerStats};
 pub use memory_probe::{Probe, ProbeBuilder};
 
 #[doc(inline)]
-pub use cache_traits::{MemoryProbe, MemorySample, PressureLevel, Reclaim};
+pub use cache_traits::{
+    LimitSource, MemoryLimit, MemoryProbe, MemorySample, PressureLevel, Reclaim, Utility,
+};
+
+#[cfg(feature = "manager")]
+mod manager;
+
+#[cfg(feature = "manager")]
+pub use manager::{
+    CacheView, ManagerError, ManagerEvent, MemoryManager, MemoryManagerBuilder, MemoryView,
+    Response, ResponseTrigger,
+};
+
+#[cfg(feature = "manager")]
+#[doc(inline)]
+pub use sizing::{Bounds, SharedBudget};
+
+/// Pressure levels, thresholds and kernel notifications (the `pressure` crate).
+#[cfg(feature = "manager")]
+pub mod pressure {
+    #[doc(inline)]
+    pub use pressure::*;
+}
+
+/// Budgets from the memory limit, bounds and weights (the `sizing` crate).
+#[cfg(feature = "manager")]
+pub mod sizing {
+    #[doc(inline)]
+    pub use sizing::*;
+}
 
 /// Eviction policies, for caches that want another than [`DefaultPolicy`].
 pub mod policies {

@@ -1,0 +1,194 @@
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cache_traits::{ManagedCache, ManualClock, MemoryProbe, MemorySample, PressureLevel};
+
+use super::*;
+use crate::Cache;
+
+const MIB: u64 = 1 << 20;
+
+/// A probe that reports whatever the test sets, counting samples; it panics when told to.
+#[derive(Default)]
+struct Scripted {
+    sample: Mutex<MemorySample>,
+    taken: AtomicU64,
+    panic: AtomicBool,
+}
+
+impl Scripted {
+    /// A cgroup limit of 100 MiB with `used` MiB in use.
+    fn set_used(&self, used: u64) {
+        let mut s = self.sample.lock().unwrap();
+        s.cgroup.max = Some(100 * MIB);
+        s.cgroup.current = Some(used * MIB);
+    }
+}
+
+impl MemoryProbe for Scripted {
+    fn sample(&self) -> MemorySample {
+        self.taken.fetch_add(1, Ordering::Relaxed);
+        assert!(!self.panic.load(Ordering::Relaxed), "the probe panics");
+        *self.sample.lock().unwrap()
+    }
+}
+
+fn filled_cache(bytes: u64) -> Arc<Cache<u64, Vec<u8>>> {
+    let cache = Arc::new(
+        Cache::builder()
+            .max_bytes(bytes)
+            .name("results")
+            .build()
+            .unwrap(),
+    );
+    for k in 0..bytes / 4096 {
+        cache.insert(k, vec![0u8; 4000]);
+    }
+    cache
+}
+
+struct Setup {
+    probe: Arc<Scripted>,
+    clock: Arc<ManualClock>,
+    cache: Arc<Cache<u64, Vec<u8>>>,
+    manager: MemoryManager,
+}
+
+fn setup() -> Setup {
+    let probe = Arc::new(Scripted::default());
+    probe.set_used(50);
+    let clock = Arc::new(ManualClock::new());
+    let cache = filled_cache(32 * MIB);
+    let manager = MemoryManager::builder()
+        .cache(cache.clone(), Bounds::new(MIB, 32 * MIB))
+        .probe(probe.clone())
+        .clock(clock.clone())
+        // Ticks only when the test asks.
+        .tick(Duration::from_secs(3600))
+        .notifications(false)
+        .build()
+        .unwrap();
+    manager.tick_now();
+    Setup {
+        probe,
+        clock,
+        cache,
+        manager,
+    }
+}
+
+#[test]
+fn a_high_sample_shrinks_the_cache_within_the_tick_and_it_grows_back() {
+    let s = setup();
+    let before = s.cache.weighted_size();
+    assert!(before > 24 * MIB, "filled: {before}");
+    let levels = s.manager.subscribe();
+
+    s.probe.set_used(92);
+    s.clock.advance(Duration::from_secs(1));
+    s.manager.tick_now();
+    assert_eq!(s.manager.level(), PressureLevel::High);
+    let after = s.cache.weighted_size();
+    assert!(after <= before * 8 / 10 + 64 * 1024, "{before} -> {after}");
+    let view = s.manager.view();
+    let response = view.responses.last().expect("a response was recorded");
+    assert_eq!(response.trigger, ResponseTrigger::Tick);
+    assert!(response.freed > 0);
+    assert!(
+        view.events
+            .iter()
+            .any(|e| matches!(e, ManagerEvent::Relief(r) if r.freed() > 0))
+    );
+    assert_eq!(levels.try_recv().unwrap().to, PressureLevel::High);
+
+    // The pressure goes; after the hold the level falls and the sizer grows the cache again.
+    s.probe.set_used(40);
+    let shrunk = s.cache.capacity();
+    for _ in 0..30 {
+        s.clock.advance(Duration::from_secs(1));
+        s.manager.tick_now();
+    }
+    assert_eq!(s.manager.level(), PressureLevel::Normal);
+    assert!(
+        s.cache.capacity() > shrunk,
+        "capacity {} did not grow back from {shrunk}",
+        s.cache.capacity()
+    );
+    assert!(s.cache.capacity() <= 32 * MIB);
+    assert!(
+        s.manager
+            .view()
+            .events
+            .iter()
+            .any(|e| matches!(e, ManagerEvent::Sizing(d) if d.to > d.from))
+    );
+}
+
+#[test]
+fn the_view_shows_caches_limit_and_level() {
+    let s = setup();
+    let view = s.manager.view();
+    assert_eq!(view.level, PressureLevel::Normal);
+    assert_eq!(view.limit.unwrap().bytes, 100 * MIB);
+    assert_eq!(view.caches.len(), 1);
+    assert_eq!(&*view.caches[0].sizing.name, "results");
+    assert_eq!(view.caches_bytes(), s.cache.weighted_size());
+    let text = view.to_string();
+    assert!(text.contains("limit 100.0 MiB from cgroup_max"), "{text}");
+    assert!(text.contains("cache results"), "{text}");
+}
+
+#[test]
+fn a_panicking_probe_does_not_stop_the_manager() {
+    let s = setup();
+    s.probe.panic.store(true, Ordering::Relaxed);
+    let ticks = s.manager.view().ticks;
+    s.manager.tick_now();
+    assert_eq!(
+        s.manager.view().ticks,
+        ticks,
+        "the panicking tick published nothing"
+    );
+    s.probe.panic.store(false, Ordering::Relaxed);
+    s.probe.set_used(97);
+    s.manager.tick_now();
+    assert_eq!(s.manager.level(), PressureLevel::Critical);
+}
+
+#[test]
+fn the_thread_stops_when_the_last_handle_drops() {
+    let s = setup();
+    let clone = s.manager.clone();
+    drop(s.manager);
+    clone.tick_now();
+    let taken = s.probe.taken.load(Ordering::Relaxed);
+    drop(clone);
+    // The thread was joined: nothing samples any more, and the probe's only owner is the test.
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(s.probe.taken.load(Ordering::Relaxed), taken);
+    assert_eq!(Arc::strong_count(&s.probe), 1);
+}
+
+#[test]
+fn bad_configuration_says_what_to_change() {
+    let cache: Arc<dyn ManagedCache> = filled_cache(MIB);
+    let err = |b: MemoryManagerBuilder| b.build().unwrap_err().to_string();
+    assert!(err(MemoryManager::builder()).contains("add one with `cache`"));
+    assert!(
+        err(MemoryManager::builder()
+            .cache(cache.clone(), Bounds::at_most(MIB))
+            .tick(Duration::ZERO))
+        .contains("give a tick of at least 1 ms")
+    );
+    assert!(
+        err(MemoryManager::builder()
+            .cache(cache.clone(), Bounds::at_most(MIB))
+            .ceiling(0))
+        .contains("give a positive ceiling")
+    );
+    assert!(
+        err(MemoryManager::builder().cache(cache.clone(), Bounds::new(2 * MIB, MIB)))
+            .contains("min")
+    );
+}

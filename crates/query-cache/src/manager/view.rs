@@ -1,0 +1,221 @@
+//! The unified view of memory the manager publishes after every tick.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Duration;
+
+use cache_traits::{MemoryLimit, MemorySample, PressureLevel};
+use pressure::{Assessment, LevelChange, Notice, Reading, ReliefAction};
+use sizing::{Decision, MemberView, Sizer};
+
+/// How many events and responses the view keeps.
+const KEPT: usize = 64;
+
+/// Something the manager did or saw.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq)]
+pub enum ManagerEvent {
+    /// The pressure level changed.
+    Level(LevelChange),
+    /// The caches were shrunk under pressure.
+    Relief(ReliefAction),
+    /// The sizer changed a cache's budget, or held it.
+    Sizing(Decision),
+}
+
+/// What started a relief.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseTrigger {
+    /// The regular tick.
+    Tick,
+    /// A kernel notification.
+    Kernel(Notice),
+}
+
+/// The time from the manager waking (a tick or a notification) to the caches at their
+/// reduced target.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    /// What woke the manager.
+    pub trigger: ResponseTrigger,
+    /// From waking to the caches shrunk and the allocator asked (sampling included).
+    pub elapsed: Duration,
+    /// Bytes the caches gave up.
+    pub freed: u64,
+}
+
+/// One cache in the [`MemoryView`].
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq)]
+pub struct CacheView {
+    /// The cache's name and what the sizer knows of it: capacity, charged bytes, bounds,
+    /// target and utility.
+    pub sizing: MemberView,
+}
+
+/// One view of memory: the caches, the process, the limit and where it comes from, the level
+/// and the latest actions.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemoryView {
+    /// Ticks run so far.
+    pub ticks: u64,
+    /// The last sample.
+    pub sample: MemorySample,
+    /// The effective limit (the one closest to being reached) with its usage.
+    pub limit: Option<MemoryLimit>,
+    /// The level after hysteresis.
+    pub level: PressureLevel,
+    /// The strongest signal of the last sample.
+    pub cause: Option<Reading>,
+    /// Every registered cache.
+    pub caches: Vec<CacheView>,
+    /// The caches' total target on the last tick.
+    pub caches_target: Option<u64>,
+    /// Recent events, oldest first (at most 64).
+    pub events: Vec<ManagerEvent>,
+    /// Recent relief responses, oldest first (at most 64).
+    pub responses: Vec<Response>,
+    /// The kernel notifications the manager waits on.
+    pub notifications: Vec<String>,
+    /// Ticks started by a kernel notification.
+    pub kernel_ticks: u64,
+    /// How long the last tick took.
+    pub last_tick: Duration,
+    /// The longest tick so far.
+    pub max_tick: Duration,
+}
+
+impl MemoryView {
+    /// Bytes the registered caches are charged for.
+    pub fn caches_bytes(&self) -> u64 {
+        self.caches.iter().map(|c| c.sizing.weighted_size).sum()
+    }
+
+    /// The caches' total capacity.
+    pub fn caches_capacity(&self) -> u64 {
+        self.caches.iter().map(|c| c.sizing.capacity).sum()
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
+
+fn opt_mib(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "?".to_owned(), |b| format!("{:.1} MiB", mib(b)))
+}
+
+impl fmt::Display for MemoryView {
+    /// A few lines for a terminal.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cause = self
+            .cause
+            .map(|c| format!(" ({} {:.2})", c.signal, c.value))
+            .unwrap_or_default();
+        writeln!(f, "level {}{cause}", self.level)?;
+        match self.limit {
+            Some(l) => writeln!(
+                f,
+                "limit {:.1} MiB from {}, {:.1} MiB used ({:.0} %)",
+                mib(l.bytes),
+                l.source.as_str(),
+                mib(l.used),
+                l.fraction() * 100.0
+            )?,
+            None => writeln!(f, "limit unknown")?,
+        }
+        writeln!(
+            f,
+            "heap {} allocated, {} resident; process rss {}",
+            opt_mib(self.sample.allocator.allocated),
+            opt_mib(self.sample.allocator.resident),
+            opt_mib(self.sample.process_rss)
+        )?;
+        for c in &self.caches {
+            let m = &c.sizing;
+            writeln!(
+                f,
+                "cache {:<20} {:>8.1} MiB of {:>8.1} MiB (target {}, bounds {:.1}–{:.1} MiB)",
+                m.name,
+                mib(m.weighted_size),
+                mib(m.capacity),
+                opt_mib(m.target),
+                mib(m.bounds.min),
+                mib(m.bounds.max.min(u64::MAX >> 1)),
+            )?;
+        }
+        write!(
+            f,
+            "{} ticks ({} from the kernel), last {} µs, max {} µs",
+            self.ticks,
+            self.kernel_ticks,
+            self.last_tick.as_micros(),
+            self.max_tick.as_micros()
+        )
+    }
+}
+
+/// What the thread keeps between ticks to build views.
+#[derive(Default)]
+pub(super) struct History {
+    events: VecDeque<ManagerEvent>,
+    responses: VecDeque<Response>,
+    ticks: u64,
+    kernel_ticks: u64,
+    max_tick: Duration,
+}
+
+fn push_bounded<T>(q: &mut VecDeque<T>, item: T) {
+    if q.len() == KEPT {
+        q.pop_front();
+    }
+    q.push_back(item);
+}
+
+impl History {
+    pub(super) fn push(&mut self, event: ManagerEvent) {
+        push_bounded(&mut self.events, event);
+    }
+
+    pub(super) fn respond(&mut self, response: Response) {
+        push_bounded(&mut self.responses, response);
+    }
+
+    #[allow(clippy::too_many_arguments)] // one call site, each argument a different part of the view
+    pub(super) fn view(
+        &mut self,
+        sample: &MemorySample,
+        limit: Option<MemoryLimit>,
+        seen: &Assessment,
+        sizer: &Sizer,
+        notifications: &[String],
+        took: Duration,
+        from_kernel: bool,
+    ) -> MemoryView {
+        self.ticks += 1;
+        self.kernel_ticks += u64::from(from_kernel);
+        self.max_tick = self.max_tick.max(took);
+        MemoryView {
+            ticks: self.ticks,
+            sample: *sample,
+            limit,
+            level: seen.level,
+            cause: seen.cause,
+            caches: sizer
+                .members()
+                .into_iter()
+                .map(|sizing| CacheView { sizing })
+                .collect(),
+            caches_target: sizer.total_target(),
+            events: self.events.iter().cloned().collect(),
+            responses: self.responses.iter().cloned().collect(),
+            notifications: notifications.to_vec(),
+            kernel_ticks: self.kernel_ticks,
+            last_tick: took,
+            max_tick: self.max_tick,
+        }
+    }
+}
