@@ -969,19 +969,10 @@ fn child(args: &[String]) -> Result<()> {
 /// squeeze only sees a cache, a level and something to keep alive.
 ///
 /// `ceiling` is `Some` only where no cgroup could be made (with a cgroup the manager finds its
-/// limit itself). Until the manager lands this is a plain cache with a reclaimer at a fixed
-/// budget, which cannot give way, and its level is always `normal`. Then it becomes:
-///
-/// ```ignore
-/// let manager = query_cache::MemoryManager::builder()
-///     .cache(Arc::clone(&cache) as Arc<dyn query_cache::ManagedCache>, budget / 16, budget)
-///     .ceiling(ceiling)
-///     .tick(Duration::from_millis(100))
-///     .build()?;
-/// let manager = Arc::new(manager);
-/// let level = { let m = Arc::clone(&manager); move || m.level().to_string() };
-/// Ok((cache, Box::new(level), Box::new(manager)))
-/// ```
+/// limit itself, and registers the kernel's usage-threshold notifications on it). The manager
+/// runs at its default tick (1 s), sizes the cache between 1/16 of the budget and the budget,
+/// and asks the reclaimer to return pages. When the child ends, the keep-alive prints the
+/// manager's relief responses to stderr (`# response ...` lines).
 #[expect(
     clippy::type_complexity,
     reason = "the hook's whole contract, spelled out in one signature"
@@ -994,14 +985,59 @@ fn start_query_cache(
         Arc::new(query_cache::Reclaimer::builder().build()?);
     let cache = Arc::new(
         QcCache::builder_with_weigher(weigh)
+            .name("results")
             .max_bytes(budget)
-            .reclaimer(reclaimer as Arc<dyn query_cache::Reclaim<(u64, Value)>>)
+            .reclaimer(reclaimer.clone() as Arc<dyn query_cache::Reclaim<(u64, Value)>>)
             .build()?,
     );
-    // MANAGER: `ceiling` goes to the manager's builder.
-    let _ = ceiling;
-    let level = || query_cache::PressureLevel::Normal.to_string();
-    Ok((cache, Box::new(level), Box::new(())))
+    let mut builder = query_cache::MemoryManager::builder()
+        .cache(cache.clone(), query_cache::Bounds::new(budget / 16, budget))
+        .reclaimer(reclaimer as Arc<dyn query_cache::Reclaim<(u64, Value)>>);
+    if let Some(ceiling) = ceiling {
+        builder = builder.ceiling(ceiling);
+    }
+    let manager = builder.build()?;
+    let level = {
+        let m = manager.clone();
+        move || m.level().to_string()
+    };
+    Ok((cache, Box::new(level), Box::new(ReportOnDrop(manager))))
+}
+
+/// Keeps the manager alive; on drop, prints what it did to stderr.
+struct ReportOnDrop(query_cache::MemoryManager);
+
+impl Drop for ReportOnDrop {
+    fn drop(&mut self) {
+        let view = self.0.view();
+        eprintln!(
+            "# manager: {} ticks ({} from the kernel), max tick {} us; notifications: {}",
+            view.ticks,
+            view.kernel_ticks,
+            view.max_tick.as_micros(),
+            view.notifications.join(", ")
+        );
+        for r in &view.responses {
+            eprintln!(
+                "# response trigger={:?} elapsed_us={} freed_bytes={}",
+                r.trigger,
+                r.elapsed.as_micros(),
+                r.freed
+            );
+        }
+        for e in &view.events {
+            if let query_cache::ManagerEvent::Level(c) = e {
+                eprintln!(
+                    "# level {} -> {} ({})",
+                    c.from,
+                    c.to,
+                    c.cause
+                        .map(|r| format!("{} {:.3}", r.signal, r.value))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
 }
 
 /// An entry's weight for every variant: 8 bytes of key and the heap bytes of the result.
