@@ -95,6 +95,9 @@ enum Library {
     QueryCacheS3Fifo,
     QueryCacheHybrid,
     QueryCacheClockTinyLfu,
+    /// The facade's `Cache` behind an `Arc`, registered with a running `MemoryManager` (default
+    /// 1 s tick, bounds pinned to the capacity so only the manager's own cost shows).
+    QueryCacheManaged,
     QuickCache,
     Moka,
     Foyer,
@@ -102,8 +105,9 @@ enum Library {
 }
 
 impl Library {
-    const ALL: [Library; 10] = [
+    const ALL: [Library; 11] = [
         Library::QueryCache,
+        Library::QueryCacheManaged,
         Library::QueryCacheLru,
         Library::QueryCacheSieve,
         Library::QueryCacheS3Fifo,
@@ -123,6 +127,7 @@ impl Library {
             Library::QueryCacheS3Fifo => "query-cache/s3fifo",
             Library::QueryCacheHybrid => "query-cache/hybrid",
             Library::QueryCacheClockTinyLfu => "query-cache/clock-tinylfu",
+            Library::QueryCacheManaged => "query-cache+manager",
             Library::QuickCache => "quick_cache",
             Library::Moka => "moka",
             Library::Foyer => "foyer",
@@ -689,6 +694,7 @@ enum AnyU64 {
     OursS3Fifo(ours::OursU64<eviction::S3Fifo>),
     OursHybrid(ours::OursU64<eviction::Hybrid>),
     OursClockTinyLfu(ours::OursU64<eviction::ClockTinyLfu>),
+    OursManaged(ours::Managed),
     Quick(QuickU64),
     Moka(MokaU64),
     Foyer(FoyerU64),
@@ -704,6 +710,7 @@ macro_rules! with_cache {
             AnyU64::OursS3Fifo($c) => $body,
             AnyU64::OursHybrid($c) => $body,
             AnyU64::OursClockTinyLfu($c) => $body,
+            AnyU64::OursManaged($c) => $body,
             AnyU64::Quick($c) => $body,
             AnyU64::Moka($c) => $body,
             AnyU64::Foyer($c) => $body,
@@ -721,6 +728,7 @@ impl AnyU64 {
             Library::QueryCacheS3Fifo => AnyU64::OursS3Fifo(ours::u64_cache(capacity)),
             Library::QueryCacheHybrid => AnyU64::OursHybrid(ours::u64_cache(capacity)),
             Library::QueryCacheClockTinyLfu => AnyU64::OursClockTinyLfu(ours::u64_cache(capacity)),
+            Library::QueryCacheManaged => AnyU64::OursManaged(ours::managed(capacity)),
             Library::QuickCache => AnyU64::Quick(quick_u64(capacity)),
             Library::Moka => AnyU64::Moka(moka_u64(capacity)),
             Library::Foyer => AnyU64::Foyer(foyer_u64(capacity)),
@@ -734,6 +742,7 @@ fn memory_row(lib: Library, keys: &[u64]) -> MemorySample {
         Library::QuickCache => memory_u64(|| quick_u64(keys.len()), keys),
         Library::Moka => memory_u64(|| moka_u64(keys.len()), keys),
         Library::Foyer => memory_u64(|| foyer_u64(keys.len()), keys),
+        Library::QueryCacheManaged => memory_u64(|| ours::managed(keys.len()), keys),
         _ => memory_u64(|| MutexMap::new(keys.len()), keys),
     })
 }
@@ -759,6 +768,46 @@ mod ours {
     use query_cache::EvictionPolicy;
 
     pub(super) struct OursU64<P>(cache_core::Cache<u64, u64, P>);
+
+    /// The facade's cache shared with a running memory manager.
+    pub(super) struct Managed {
+        cache: std::sync::Arc<query_cache::Cache<u64, u64>>,
+        _manager: query_cache::MemoryManager,
+    }
+
+    impl U64Cache for Managed {
+        #[inline]
+        fn get(&self, key: u64) -> Option<u64> {
+            self.cache.get(&key)
+        }
+        #[inline]
+        fn insert(&self, key: u64, value: u64) {
+            self.cache.insert(key, value);
+        }
+        fn len(&self) -> usize {
+            self.cache.entry_count() as usize
+        }
+    }
+
+    /// An entry-bounded cache like `u64_cache`'s, with a manager at its default tick whose
+    /// bounds pin the capacity: the rows measure what the manager's thread costs the readers.
+    pub(super) fn managed(capacity: usize) -> Managed {
+        let cache = std::sync::Arc::new(
+            query_cache::Cache::builder()
+                .max_entries(capacity as u64)
+                .build()
+                .unwrap(),
+        );
+        let pinned = query_cache::ManagedCache::capacity(&*cache);
+        let manager = query_cache::MemoryManager::builder()
+            .cache(cache.clone(), query_cache::Bounds::exactly(pinned))
+            .build()
+            .unwrap();
+        Managed {
+            cache,
+            _manager: manager,
+        }
+    }
 
     impl<P: EvictionPolicy> U64Cache for OursU64<P>
     where
