@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cache_traits::{CgroupEvents, ManagedCache, MemorySample, PressureLevel};
+use cache_traits::{CgroupEvents, ManagedCache, MemorySample, PressureLevel, RemovalCause};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::signal::strongest;
@@ -222,7 +222,8 @@ pub struct Assessment {
 /// - Hysteresis: a level rises at once; it falls only after every signal stayed below that
 ///   level's lower marks (each mark less its gap) for the hold time.
 /// - Relief: while a sample reaches [`High`](PressureLevel::High), each cache gives up a share
-///   of its bytes (at most once per relief interval) and the releasers are called;
+///   of its bytes (at most once per relief interval; evicted with
+///   [`RemovalCause::Pressure`], then its capacity lowered) and the releasers are called;
 ///   [`Critical`](PressureLevel::Critical) shrinks harder. [`Elevated`](PressureLevel::Elevated)
 ///   only stops growth, which is the sizer's part.
 /// - Every change and action is a `tracing` event, an entry in a bounded log, and a message to
@@ -398,6 +399,8 @@ impl PressureMonitor {
                 let capacity = cache.capacity();
                 let target = ((held.min(capacity) as f64 * (1.0 - fraction)) as u64).max(*floor);
                 if target < capacity {
+                    // Evict first, so the removals count as `Pressure`; then lower the budget.
+                    cache.evict_bytes(held.saturating_sub(target), RemovalCause::Pressure);
                     cache.set_capacity(target);
                 }
                 (held, cache.weighted_size())

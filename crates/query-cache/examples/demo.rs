@@ -133,7 +133,7 @@ fn main() {
     let ceiling = (rss + (24 << 20)) * 4 / 3;
     let manager = MemoryManager::builder()
         .cache(cache.clone(), Bounds::new(2 << 20, 32 << 20))
-        .reclaimer(reclaimer.clone() as Arc<dyn Reclaim<(String, Rows)>>)
+        .reclaimer(reclaimer.clone())
         .probe(Arc::new(Probe::new()) as Arc<dyn MemoryProbe>)
         .ceiling(ceiling)
         .tick(Duration::from_millis(250))

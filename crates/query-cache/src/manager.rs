@@ -141,7 +141,10 @@ impl MemoryManagerBuilder {
 
     /// Lets `reclaimer` return freed pages when the level rises: a decay from `Elevated`, a
     /// purge at `Critical` (see `gc_coord`).
-    pub fn reclaimer<T: 'static>(mut self, reclaimer: Arc<dyn Reclaim<T>>) -> Self {
+    pub fn reclaimer<T: 'static, R>(mut self, reclaimer: Arc<R>) -> Self
+    where
+        R: Reclaim<T> + ?Sized + 'static,
+    {
         self.releasers
             .push(Arc::new(move |level| reclaimer.release_memory(level)));
         self
@@ -257,15 +260,20 @@ impl MemoryManagerBuilder {
             notes,
             history: view::History::default(),
         };
+        let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
         let thread = std::thread::Builder::new()
             .name(self.name)
-            .spawn(move || worker.run())
+            .spawn(move || {
+                let _done = done_tx;
+                worker.run();
+            })
             .map_err(ManagerError::Spawn)?;
         Ok(MemoryManager {
             shared: shared.clone(),
             _owner: Arc::new(Owner {
                 shared,
                 thread: Mutex::new(Some(thread)),
+                done,
             }),
         })
     }
@@ -382,7 +390,13 @@ struct Shared {
 struct Owner {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Disconnects when the thread ends (its sender is dropped, on return or unwind).
+    done: Receiver<()>,
 }
+
+/// How long the last handle's drop waits for the thread: a tick stuck in user code (a cache's
+/// `set_capacity` that blocks) must not hang the application's shutdown.
+const JOIN_WAIT: Duration = Duration::from_secs(5);
 
 impl Drop for Owner {
     fn drop(&mut self) {
@@ -393,11 +407,18 @@ impl Drop for Owner {
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        let Some(thread) = thread else { return };
         // A drop on the manager's own thread (a listener holding the last handle) cannot join.
-        if let Some(thread) = thread
-            && thread.thread().id() != std::thread::current().id()
-        {
-            let _ = thread.join();
+        if thread.thread().id() == std::thread::current().id() {
+            return;
+        }
+        match self.done.recv_timeout(JOIN_WAIT) {
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => tracing::error!(
+                "the memory manager's thread did not stop within 5 s (a cache call blocks?); it is detached"
+            ),
+            _ => {
+                let _ = thread.join();
+            }
         }
     }
 }

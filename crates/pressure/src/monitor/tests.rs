@@ -16,6 +16,8 @@ struct Fake {
     size: AtomicU64,
     cap: AtomicU64,
     panics: bool,
+    /// Bytes evicted with `RemovalCause::Pressure`.
+    pressure_evicted: AtomicU64,
 }
 
 impl Fake {
@@ -24,6 +26,7 @@ impl Fake {
             size: size.into(),
             cap: cap.into(),
             panics: false,
+            pressure_evicted: 0.into(),
         })
     }
 }
@@ -49,8 +52,13 @@ impl ManagedCache for Fake {
         self.cap.store(bytes, Ordering::Relaxed);
         self.size.fetch_min(bytes, Ordering::Relaxed);
     }
-    fn evict_bytes(&self, _bytes: u64, _cause: RemovalCause) -> u64 {
-        0
+    fn evict_bytes(&self, bytes: u64, cause: RemovalCause) -> u64 {
+        let freed = bytes.min(self.weighted_size());
+        self.size.fetch_sub(freed, Ordering::Relaxed);
+        if cause == RemovalCause::Pressure {
+            self.pressure_evicted.fetch_add(freed, Ordering::Relaxed);
+        }
+        freed
     }
 }
 
@@ -174,6 +182,8 @@ fn relief_shrinks_the_caches_while_a_sample_is_high() {
     assert_eq!(b.capacity(), 90);
     assert_eq!((action.bytes_before, action.bytes_after), (500, 410));
     assert_eq!(action.freed(), 90);
+    // The relief's evictions count as pressure removals.
+    assert_eq!(a.pressure_evicted.load(Ordering::Relaxed), 80);
     // Within the interval: nothing more, even though the level is still High.
     assert!(m.observe(SEC + SEC / 2, &usage(910)).relief.is_none());
     // Held at High by hysteresis, but the sample itself is below the mark: no relief.
@@ -191,6 +201,7 @@ fn a_panicking_cache_does_not_stop_relief() {
         size: 100.into(),
         cap: 100.into(),
         panics: true,
+        pressure_evicted: 0.into(),
     });
     let good = Fake::new(100, 100);
     let mut m = PressureMonitor::builder()

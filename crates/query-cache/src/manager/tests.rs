@@ -192,3 +192,62 @@ fn bad_configuration_says_what_to_change() {
             .contains("min")
     );
 }
+
+/// A cache whose eviction blocks until the test lets it go.
+struct Stuck {
+    gate: Mutex<bool>,
+    open: std::sync::Condvar,
+    entered: AtomicBool,
+}
+
+impl ManagedCache for Stuck {
+    fn name(&self) -> &str {
+        "stuck"
+    }
+    fn stats(&self) -> cache_traits::CacheStats {
+        cache_traits::CacheStats::default()
+    }
+    fn weighted_size(&self) -> u64 {
+        10 * MIB
+    }
+    fn entry_count(&self) -> u64 {
+        1
+    }
+    fn capacity(&self) -> u64 {
+        10 * MIB
+    }
+    fn set_capacity(&self, _bytes: u64) {}
+    fn evict_bytes(&self, _bytes: u64, _cause: cache_traits::RemovalCause) -> u64 {
+        self.entered.store(true, Ordering::Release);
+        let mut open = self.gate.lock().unwrap();
+        while !*open {
+            open = self.open.wait(open).unwrap();
+        }
+        0
+    }
+}
+
+#[test]
+fn a_blocked_cache_does_not_hang_the_last_drop() {
+    let stuck = Arc::new(Stuck {
+        gate: Mutex::new(false),
+        open: std::sync::Condvar::new(),
+        entered: AtomicBool::new(false),
+    });
+    let probe = Arc::new(Scripted::default());
+    probe.set_used(99);
+    let manager = MemoryManager::builder()
+        .cache(stuck.clone(), Bounds::new(0, 10 * MIB))
+        .probe(probe)
+        .tick(Duration::from_millis(10))
+        .notifications(false)
+        .build()
+        .unwrap();
+    while !stuck.entered.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The thread is inside the cache's eviction; the drop gives up waiting and returns.
+    drop(manager);
+    *stuck.gate.lock().unwrap() = true;
+    stuck.open.notify_all();
+}
