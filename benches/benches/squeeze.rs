@@ -31,7 +31,8 @@
 //!
 //! Writes the timelines to `target/bench/squeeze.csv` and the summary to
 //! `target/bench/squeeze.json` at the workspace root, and prints a table.
-//! Flags: `--quick`, `--no-cgroup` (the configured ceiling even where a cgroup could be made),
+//! Flags: `--quick`, `--check` (exit with an error unless query-cache ran to the end without an
+//! OOM kill and under the ceiling), `--no-cgroup` (the configured ceiling even where a cgroup could be made),
 //! `--variant NAME` (repeatable or comma-separated).
 
 use std::any::Any;
@@ -178,6 +179,8 @@ struct Tick {
 struct Options {
     quick: bool,
     no_cgroup: bool,
+    /// Fail unless query-cache ran to the end without an OOM kill and under the ceiling.
+    check: bool,
     variants: Vec<&'static str>,
 }
 
@@ -185,6 +188,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
     let mut opts = Options {
         quick: false,
         no_cgroup: false,
+        check: false,
         variants: Vec::new(),
     };
     let mut args = args.iter();
@@ -192,6 +196,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
         match arg.as_str() {
             "--quick" => opts.quick = true,
             "--no-cgroup" => opts.no_cgroup = true,
+            "--check" => opts.check = true,
             // Cargo passes `--bench` to every harness.
             "--bench" => {}
             "--variant" => {
@@ -207,7 +212,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
                 }
             }
             other => bail!(
-                "unknown argument `{other}`; squeeze takes --quick, --no-cgroup and --variant NAME"
+                "unknown argument `{other}`; squeeze takes --quick, --no-cgroup, --check and --variant NAME"
             ),
         }
     }
@@ -278,6 +283,21 @@ fn orchestrate(args: &[String]) -> Result<()> {
         .collect();
     if let Some(s) = failed.first() {
         bail!("the {} child {}", s.variant, s.exit);
+    }
+    if opts.check
+        && let Some(qc) = summaries.iter().find(|s| s.variant == "query-cache")
+    {
+        if qc.oom_killed || qc.exit != "completed" {
+            bail!("query-cache did not survive the squeeze: {}", qc.exit);
+        }
+        if qc.peak_usage.is_none_or(|p| p >= qc.ceiling) {
+            bail!(
+                "query-cache's peak usage {:?} reached the ceiling of {} bytes",
+                qc.peak_usage,
+                qc.ceiling
+            );
+        }
+        println!("squeeze check: query-cache ran to the end under the ceiling");
     }
     Ok(())
 }

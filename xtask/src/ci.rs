@@ -1,11 +1,14 @@
 //! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
 //!
-//! After the stable tests: cache-core's schedule exploration (shuttle); last, its unsafe code
-//! under Miri where the nightly toolchain is installed (`cargo xtask miri`).
+//! After the stable tests: cache-core's schedule exploration (shuttle); a short memory squeeze
+//! of query-cache with its manager (`cargo xtask squeeze --quick --variant query-cache
+//! --check`: in a real memory cgroup as root, under a configured ceiling otherwise); last,
+//! cache-core's unsafe code under Miri where the nightly toolchain is installed
+//! (`cargo xtask miri`).
 
 use anyhow::Result;
 
-use crate::{cargo, layering, miri, run_checked};
+use crate::{cargo, layering, miri, run_checked, squeeze};
 
 pub(crate) fn run(_args: &[String]) -> Result<()> {
     let mut fmt = cargo();
@@ -68,6 +71,15 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
     doc.args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings");
     run_checked(doc, "cargo doc (warnings denied)")?;
+
+    // The manager must keep query-cache alive and under the limit; the peers' fate is the
+    // full run's business (`cargo xtask squeeze`).
+    squeeze::run(&[
+        "--quick".to_owned(),
+        "--variant".to_owned(),
+        "query-cache".to_owned(),
+        "--check".to_owned(),
+    ])?;
 
     // Last: the slowest step, and the only one that needs the nightly toolchain.
     miri::run_if_nightly()
