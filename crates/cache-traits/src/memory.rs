@@ -68,6 +68,20 @@ pub struct CgroupMemory {
     pub soft_limit: Option<u64>,
     /// The group's own pressure-stall information (v2 `memory.pressure`).
     pub psi: Option<Psi>,
+    /// Page cache the kernel can drop without writing anything back: `inactive_file` of v2
+    /// `memory.stat` (v1: `total_inactive_file`). `current` minus this is the working set, the
+    /// figure container runtimes and the kubelet judge against the limit.
+    pub inactive_file: Option<u64>,
+}
+
+impl CgroupMemory {
+    /// `current − inactive_file` (just `current` where the page cache is unknown).
+    pub fn working_set(&self) -> Option<u64> {
+        Some(
+            self.current?
+                .saturating_sub(self.inactive_file.unwrap_or(0)),
+        )
+    }
 }
 
 /// One line of a pressure-stall file: the share of time tasks stalled on memory.
@@ -137,14 +151,15 @@ impl MemorySample {
     }
 
     /// Every limit this sample knows with its usage: the cgroup's `memory.max` and
-    /// `memory.high` against `cgroup.current`, `ceiling` (an application's own cap) against the
+    /// `memory.high` against its working set ([`CgroupMemory::working_set`]: page cache the
+    /// kernel can drop at no cost does not count), `ceiling` (an application's own cap) against the
     /// resident set (jemalloc's resident bytes where the RSS is unknown), and the host's memory
     /// against `total − available`.
     ///
     /// A limit whose usage is unknown is left out.
     pub fn limits(&self, ceiling: Option<u64>) -> impl Iterator<Item = MemoryLimit> {
         let cgroup = |bytes: Option<u64>, source| {
-            Some(MemoryLimit::new(source, bytes?, self.cgroup.current?))
+            Some(MemoryLimit::new(source, bytes?, self.cgroup.working_set()?))
         };
         let process_used = self.process_rss.or(self.allocator.resident);
         let system_used = self
