@@ -5,13 +5,14 @@
 //! [`MemoryProbe`](cache_traits::MemoryProbe)) against [`Thresholds`]:
 //!
 //! - usage of every limit the sample knows ([`MemorySample::limits`](cache_traits::MemorySample::limits)):
-//!   cgroup v2 `memory.current` against `memory.max` and `memory.high`, cgroup v1
-//!   `memory.usage_in_bytes` against `memory.limit_in_bytes`, the resident set against a
+//!   the cgroup's working set (v2 `memory.current`, v1 `memory.usage_in_bytes`, less inactive
+//!   page cache) against `memory.max` and `memory.high` (v1 `memory.limit_in_bytes`), the resident set against a
 //!   ceiling the application sets, and the host's memory in use against its total (the
 //!   available fraction seen from the other side); v1 usage over `memory.soft_limit_in_bytes`;
 //! - PSI `some` and `full` avg10, system-wide and the cgroup's own;
 //! - new cgroup events since the last sample: v2 `memory.events` `high`, `max`, `oom_kill`,
-//!   v1 `memory.failcnt` and `memory.oom_control`.
+//!   v1 `memory.failcnt` and `memory.oom_control` (limit events only where the working set is
+//!   at the Elevated mark too: a group full of page cache meets its limit routinely).
 //!
 //! The level ([`PressureLevel`](cache_traits::PressureLevel): `Normal`, `Elevated`, `High`,
 //! `Critical`) rises at once and falls only after every signal stayed below the lower marks for

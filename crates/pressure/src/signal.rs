@@ -154,8 +154,11 @@ impl Ladder {
 /// | PSI `some` avg10 (%) | 7 | 10 | — | 3 | Android lmkd: `some` 70 ms per second is low pressure, 100 ms medium |
 /// | PSI `full` avg10 (%) | — | — | 7 | 3 | lmkd: `full` 70 ms per second is critical; systemd-oomd kills at `full` ≥ 60 % for 30 s, long after |
 ///
-/// Usage over the v1 soft limit is [`Elevated`](PressureLevel::Elevated); new `high` or `max`
-/// events since the last sample are [`High`](PressureLevel::High); a new OOM kill in the group is
+/// Usage is the cgroup's working set (usage less inactive page cache), the resident set against a
+/// ceiling, or the host's memory in use. Usage over the v1 soft limit is
+/// [`Elevated`](PressureLevel::Elevated); new `high` or `max` events since the last sample are
+/// [`High`](PressureLevel::High) when usage is at the Elevated mark too (a group of page cache
+/// meets its limit routinely); a new OOM kill in the group is
 /// [`Critical`](PressureLevel::Critical).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -227,16 +230,15 @@ pub(crate) fn strongest(
             });
         }
     };
+    let mut usage_level = PressureLevel::Normal;
     for limit in sample.limits(ceiling) {
         if limit.bytes == 0 {
             continue;
         }
         let fraction = limit.fraction();
-        consider(
-            Signal::Usage(limit.source),
-            fraction,
-            thresholds.usage.level(fraction, lowered),
-        );
+        let level = thresholds.usage.level(fraction, lowered);
+        usage_level = usage_level.max(level);
+        consider(Signal::Usage(limit.source), fraction, level);
     }
     if let (Some(soft), Some(current)) = (sample.cgroup.soft_limit, sample.cgroup.current)
         && soft > 0
@@ -264,25 +266,32 @@ pub(crate) fn strongest(
     );
     if let (Some(now), Some(before)) = (sample.cgroup.events.as_ref(), previous) {
         let new = |now: u64, before: u64| now.saturating_sub(before) as f64;
+        // Reaching `memory.high` or the limit is routine for a group full of page cache (the
+        // kernel reclaims it and moves on): those events confirm pressure only when the working
+        // set itself is at the Elevated mark. An OOM kill always counts.
+        let usage_high = usage_level >= PressureLevel::Elevated;
         let events = [
             (
                 Signal::HighEvents,
                 new(now.high, before.high),
                 PressureLevel::High,
+                usage_high,
             ),
             (
                 Signal::MaxEvents,
                 new(now.max, before.max),
                 PressureLevel::High,
+                usage_high,
             ),
             (
                 Signal::OomKills,
                 new(now.oom_kill, before.oom_kill).max(new(now.oom, before.oom)),
                 PressureLevel::Critical,
+                true,
             ),
         ];
-        for (signal, count, level) in events {
-            if count > 0.0 {
+        for (signal, count, level, counts) in events {
+            if count > 0.0 && counts {
                 consider(signal, count, level);
             }
         }

@@ -98,9 +98,15 @@ fn every_signal_reaches_its_levels() {
 fn events_count_only_when_new() {
     let mut s = MemorySample::default();
     s.cgroup.events = Some(events(3, 5, 1));
+    s.cgroup.max = Some(1000);
+    s.cgroup.current = Some(810);
+    let elevated = Some((
+        Signal::Usage(LimitSource::CgroupMax),
+        PressureLevel::Elevated,
+    ));
     // The first sample has nothing to compare with.
-    check(&s, None, None);
-    check(&s, Some(events(3, 5, 1)), None);
+    check(&s, None, elevated);
+    check(&s, Some(events(3, 5, 1)), elevated);
     check(
         &s,
         Some(events(2, 5, 1)),
@@ -117,7 +123,34 @@ fn events_count_only_when_new() {
         Some((Signal::OomKills, PressureLevel::Critical)),
     );
     // A counter that went backwards (a new cgroup) is no event.
-    check(&s, Some(events(9, 9, 9)), None);
+    check(&s, Some(events(9, 9, 9)), elevated);
+}
+
+#[test]
+fn page_cache_is_not_pressure() {
+    // A group at its limit, 700 of its 990 bytes inactive page cache: the working set is 0.29
+    // of the limit, and the limit events of routine reclaim do not count.
+    let mut s = MemorySample::default();
+    s.cgroup.max = Some(1000);
+    s.cgroup.current = Some(990);
+    s.cgroup.inactive_file = Some(700);
+    s.cgroup.events = Some(events(10, 10, 0));
+    check(&s, Some(events(0, 0, 0)), None);
+    // Without the page cache figure the same group is Critical.
+    s.cgroup.inactive_file = None;
+    let critical = Some((
+        Signal::Usage(LimitSource::CgroupMax),
+        PressureLevel::Critical,
+    ));
+    check(&s, Some(events(0, 0, 0)), critical);
+    // An OOM kill counts whatever the usage.
+    s.cgroup.inactive_file = Some(700);
+    s.cgroup.events = Some(events(10, 10, 1));
+    check(
+        &s,
+        Some(events(10, 10, 0)),
+        Some((Signal::OomKills, PressureLevel::Critical)),
+    );
 }
 
 #[test]
