@@ -65,6 +65,7 @@ fn to_json(probe: &Probe, s: &MemorySample) -> serde_json::Value {
         "cgroup_high": s.cgroup.high,
         "cgroup_current": s.cgroup.current,
         "cgroup_soft_limit": s.cgroup.soft_limit,
+        "cgroup_inactive_file": s.cgroup.inactive_file,
         "cgroup_events_high": events.map(|e| e.high),
         "cgroup_events_max": events.map(|e| e.max),
         "cgroup_events_oom": events.map(|e| e.oom),
@@ -151,6 +152,7 @@ fn print_text(probe: &Probe, s: &MemorySample) {
     println!("  {:<18}{}", "max", limit(s.cgroup.max));
     println!("  {:<18}{}", "high", limit(s.cgroup.high));
     println!("  {:<18}{}", "current", bytes(s.cgroup.current));
+    println!("  {:<18}{}", "inactive file", bytes(s.cgroup.inactive_file));
     println!("  {:<18}{}", "soft limit", limit(s.cgroup.soft_limit));
     match s.cgroup.events {
         Some(e) => println!(

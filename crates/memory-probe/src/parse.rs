@@ -269,6 +269,48 @@ pub fn cgroup_v1_oom_kill(text: &str) -> Result<u64, ParseError> {
     }
 }
 
+/// One figure of a cgroup's `memory.stat` (`key value` lines, values in bytes or counts): the
+/// value of the first line whose key is `key`, `None` when no line has it; other lines are
+/// ignored.
+///
+/// v2 writes `inactive_file`, `anon`, `file`, …; v1 writes the group's own figures
+/// (`inactive_file`) and, with its descendants, the same names prefixed `total_`.
+///
+/// # Errors
+///
+/// When the file is empty, or the line with `key` has no value, more than one, or one that is
+/// not a number.
+///
+/// # Examples
+///
+/// ```
+/// use memory_probe::parse::memory_stat;
+/// let text = "anon 1052672\nfile 8192000\ninactive_file 4096000\nactive_file 4096000\n";
+/// assert_eq!(memory_stat(text, "inactive_file"), Ok(Some(4096000)));
+/// assert_eq!(memory_stat(text, "total_inactive_file"), Ok(None));
+/// assert!(memory_stat("inactive_file lots\n", "inactive_file").is_err());
+/// ```
+pub fn memory_stat(text: &str, key: &str) -> Result<Option<u64>, ParseError> {
+    const FILE: &str = "memory.stat";
+    if text.trim().is_empty() {
+        return Err(ParseError::empty(FILE));
+    }
+    for line in text.lines() {
+        let line = line.trim();
+        let (name, value) = line
+            .split_once(|c: char| c.is_ascii_whitespace())
+            .unwrap_or((line, ""));
+        if name != key {
+            continue;
+        }
+        return match value.trim() {
+            "" => Err(ParseError::missing(FILE, "value after the key")),
+            value => number(FILE, value).map(Some),
+        };
+    }
+    Ok(None)
+}
+
 /// Pressure-stall information (`/proc/pressure/memory` or a cgroup's `memory.pressure`).
 ///
 /// The `some` line is required; the `full` line is optional (older kernels lack it for some

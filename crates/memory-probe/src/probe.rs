@@ -48,13 +48,17 @@ const PROC_SELF_CGROUP: &str = "/proc/self/cgroup";
 /// | `cgroup.events` | v2 `memory.events`; v1 `memory.failcnt` (as `max`) and `memory.oom_control`'s `oom_kill` | `None` |
 /// | `cgroup.soft_limit` | v1 `memory.soft_limit_in_bytes`; `None` on v2 | `None` |
 /// | `cgroup.psi` | v2 `memory.pressure` (the cgroup's own); `None` on v1 | `None` |
+/// | `cgroup.inactive_file` | v2 `memory.stat` `inactive_file`; v1 `memory.stat` `total_inactive_file` (`inactive_file` where there is no `total_` line) | `None` |
 /// | `psi` | `/proc/pressure/memory` (system-wide) | `None` |
 ///
 /// `cgroup.max` and `cgroup.high` are the least over the process's cgroup and its ancestors
 /// (up to the mount point), since each ancestor's limit applies too; every other cgroup figure
-/// is the cgroup's own. On v1, `events` is `None` only when neither `memory.failcnt` nor
-/// `memory.oom_control` can be read; the one that cannot counts 0, and `high` and `oom` are
-/// always 0 (v1 has no such counts). A v1 kernel before 4.13 has no `oom_kill` line: 0.
+/// is the cgroup's own. `inactive_file` counts the cgroup's descendants too, as `current` does,
+/// so that `working_set()` is their difference; a `memory.stat` without the line, with a
+/// malformed value, or larger than the probe's 8 KiB read buffer gives `None`. On v1, `events`
+/// is `None` only when neither `memory.failcnt` nor `memory.oom_control` can be read; the one
+/// that cannot counts 0, and `high` and `oom` are always 0 (v1 has no such counts). A v1 kernel
+/// before 4.13 has no `oom_kill` line: 0.
 ///
 /// # Examples
 ///

@@ -40,6 +40,106 @@ const MOUNTINFO: &str = "\
 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
 ";
 
+/// A v2 `memory.stat` (Linux 6.x), every figure in bytes or a count.
+const MEMORY_STAT_V2: &str = "\
+anon 52985856
+file 1193496576
+kernel 12648448
+kernel_stack 376832
+pagetables 1142784
+sec_pagetables 0
+percpu 248832
+sock 4096
+vmalloc 20480
+shmem 135168
+zswap 0
+zswapped 0
+file_mapped 93081600
+file_dirty 438272
+file_writeback 0
+swapcached 0
+anon_thp 20971520
+file_thp 0
+shmem_thp 0
+inactive_anon 52039680
+active_anon 1081344
+inactive_file 904187904
+active_file 289173504
+unevictable 0
+slab_reclaimable 9244672
+slab_unreclaimable 1319128
+slab 10563800
+workingset_refault_anon 0
+workingset_refault_file 1204
+workingset_activate_anon 0
+workingset_activate_file 312
+workingset_restore_anon 0
+workingset_restore_file 96
+workingset_nodereclaim 0
+pgscan 48211
+pgsteal 47925
+pgscan_kswapd 40018
+pgscan_direct 8193
+pgsteal_kswapd 39870
+pgsteal_direct 8055
+pgfault 2716402
+pgmajfault 381
+pgrefill 5120
+pgactivate 73511
+pgdeactivate 4982
+pglazyfree 0
+pglazyfreed 0
+thp_fault_alloc 12
+thp_collapse_alloc 3
+";
+
+/// A v1 `memory.stat` (Linux 6.x, a group with busy descendants): the group's own figures,
+/// then the hierarchical `total_` ones.
+const MEMORY_STAT_V1: &str = "\
+cache 778240
+rss 1806336
+rss_huge 0
+shmem 0
+mapped_file 49152
+dirty 20480
+writeback 0
+workingset_refault_anon 0
+workingset_refault_file 190
+swap 0
+swapcached 0
+pgpgin 22470
+pgpgout 21839
+pgfault 50567
+pgmajfault 21
+inactive_anon 1736704
+active_anon 16384
+inactive_file 131072
+active_file 647168
+unevictable 0
+hierarchical_memory_limit 9223372036854771712
+hierarchical_memsw_limit 9223372036854771712
+total_cache 2115702784
+total_rss 106369024
+total_rss_huge 0
+total_shmem 0
+total_mapped_file 109690880
+total_dirty 30113792
+total_writeback 0
+total_workingset_refault_anon 0
+total_workingset_refault_file 4123356
+total_swap 0
+total_swapcached 0
+total_pgpgin 174233007
+total_pgpgout 173760231
+total_pgfault 197539510
+total_pgmajfault 34928
+total_inactive_anon 101400576
+total_active_anon 45056
+total_inactive_file 1192288256
+total_active_file 912949248
+total_unevictable 0
+";
+
 /// Every prefix of `text` (a file cut short anywhere) parses or fails, never panics.
 fn never_panics_on_truncation<T>(text: &str, parser: impl Fn(&str) -> Result<T, ParseError>) {
     for end in 0..=text.len() {
@@ -182,6 +282,61 @@ fn events_malformed() {
     assert_eq!(err.file(), "memory.events");
     assert!(err.to_string().contains("oom_kill"), "{err}");
     never_panics_on_truncation(EVENTS, cgroup_events);
+}
+
+#[test]
+fn memory_stat_one_key() {
+    let check = |key, text, expected| check_parse(|t| memory_stat(t, key), text, expected);
+    check("inactive_file", MEMORY_STAT_V2, Ok(Some(904187904)));
+    check("anon", MEMORY_STAT_V2, Ok(Some(52985856)));
+    check("total_inactive_file", MEMORY_STAT_V2, Ok(None)); // v1 names only
+    check("total_inactive_file", MEMORY_STAT_V1, Ok(Some(1192288256)));
+    check("inactive_file", MEMORY_STAT_V1, Ok(Some(131072))); // not the `total_` line
+    check(
+        "hierarchical_memory_limit",
+        MEMORY_STAT_V1,
+        Ok(Some(9223372036854771712)),
+    );
+    check("inactive", MEMORY_STAT_V2, Ok(None)); // a prefix of a key is another key
+    check("inactive_file", "anon 4096\nfile 8192\n", Ok(None));
+    check("inactive_file", "inactive_file 0\n", Ok(Some(0)));
+    check("inactive_file", "inactive_file 4096", Ok(Some(4096))); // no final newline
+    check("inactive_file", "inactive_file\t4096\n", Ok(Some(4096)));
+    // The first of two lines wins, well-formed or not.
+    check(
+        "inactive_file",
+        "inactive_file 4096\ninactive_file 8192\n",
+        Ok(Some(4096)),
+    );
+    check(
+        "inactive_file",
+        "inactive_file x\ninactive_file 8192\n",
+        Err(()),
+    );
+    // Malformed value for the key.
+    check("inactive_file", "inactive_file\n", Err(()));
+    check("inactive_file", "inactive_file lots\n", Err(()));
+    check("inactive_file", "inactive_file -1\n", Err(()));
+    check("inactive_file", "inactive_file 4096 kB\n", Err(()));
+    check(
+        "inactive_file",
+        "inactive_file 18446744073709551616\n",
+        Err(()),
+    );
+    // Malformed lines under other keys do not matter.
+    check(
+        "inactive_file",
+        "anon lots\njunk\n\ninactive_file 4096\n",
+        Ok(Some(4096)),
+    );
+    // Empty file.
+    check("inactive_file", "", Err(()));
+    check("inactive_file", "\n", Err(()));
+    let err = memory_stat("inactive_file seven\n", "inactive_file").unwrap_err();
+    assert_eq!(err.file(), "memory.stat");
+    for text in [MEMORY_STAT_V1, MEMORY_STAT_V2] {
+        never_panics_on_truncation(text, |t| memory_stat(t, "inactive_file"));
+    }
 }
 
 #[test]
@@ -342,6 +497,7 @@ fn garbage_never_panics() {
         let _ = cgroup_events(&text);
         let _ = cgroup_v1_oom_kill(&text);
         let _ = psi(&text);
+        let _ = memory_stat(&text, "inactive_file");
         let _ = proc_self_cgroup(&text);
         let _ = mountinfo(&text);
         let _ = auxv_page_size(text.as_bytes());
@@ -355,6 +511,8 @@ fn error_messages_are_lowercase_and_say_what_to_do() {
         meminfo("MemFree: 1 kB\n").unwrap_err(),
         cgroup_counter("x").unwrap_err(),
         cgroup_v1_oom_kill("under_oom 0\n").unwrap_err(),
+        memory_stat("", "inactive_file").unwrap_err(),
+        memory_stat("inactive_file\n", "inactive_file").unwrap_err(),
         text("f", &[0xff, 0xfe]).unwrap_err(),
     ];
     for err in errors {

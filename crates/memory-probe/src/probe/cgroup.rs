@@ -22,10 +22,10 @@ use crate::parse::{self, CgroupMount, CgroupMounts, CgroupPaths};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CgroupVersion {
     /// The legacy v1 memory controller (`memory.limit_in_bytes`, `memory.usage_in_bytes`,
-    /// `memory.soft_limit_in_bytes`, `memory.failcnt`, `memory.oom_control`).
+    /// `memory.soft_limit_in_bytes`, `memory.failcnt`, `memory.oom_control`, `memory.stat`).
     V1,
     /// The unified v2 hierarchy (`memory.max`, `memory.high`, `memory.current`, `memory.events`,
-    /// `memory.pressure`).
+    /// `memory.pressure`, `memory.stat`).
     V2,
 }
 
@@ -49,6 +49,8 @@ pub(super) struct Cgroup {
     oom_control: Option<KernelFile>,
     /// v2 `memory.pressure`, the cgroup's own.
     pressure: Option<KernelFile>,
+    /// `memory.stat`, the cgroup's own, read for its inactive page cache.
+    stat: Option<KernelFile>,
 }
 
 impl Cgroup {
@@ -81,6 +83,7 @@ impl Cgroup {
             failcnt: None,
             oom_control: None,
             pressure: None,
+            stat: None,
         };
         match version {
             CgroupVersion::V2 => Self {
@@ -89,6 +92,7 @@ impl Cgroup {
                 current: open("memory.current"),
                 events: open("memory.events"),
                 pressure: open("memory.pressure"),
+                stat: open("memory.stat"),
                 ..empty
             },
             CgroupVersion::V1 => Self {
@@ -97,6 +101,7 @@ impl Cgroup {
                 soft_limit: open("memory.soft_limit_in_bytes"),
                 failcnt: open("memory.failcnt"),
                 oom_control: open("memory.oom_control"),
+                stat: open("memory.stat"),
                 ..empty
             },
         }
@@ -136,6 +141,11 @@ impl Cgroup {
         c.current = read(self.current.as_ref(), buf, parse::cgroup_counter);
         c.soft_limit = read(self.soft_limit.as_ref(), buf, parse::cgroup_v1_limit).flatten();
         c.psi = read(self.pressure.as_ref(), buf, parse::psi);
+        let inactive_file = match self.version {
+            CgroupVersion::V2 => |text: &str| parse::memory_stat(text, "inactive_file"),
+            CgroupVersion::V1 => v1_inactive_file,
+        };
+        c.inactive_file = read(self.stat.as_ref(), buf, inactive_file).flatten();
         c.events = match self.version {
             CgroupVersion::V2 => read(self.events.as_ref(), buf, parse::cgroup_events),
             CgroupVersion::V1 => {
@@ -155,6 +165,15 @@ fn read<T>(
     parser: impl FnOnce(&str) -> Result<T, ParseError>,
 ) -> Option<T> {
     file.and_then(|f| f.parse(buf, parser))
+}
+
+/// v1's inactive page cache: `total_inactive_file` (the group with its descendants, as
+/// `memory.usage_in_bytes` counts them), or `inactive_file` where a kernel has no `total_` lines.
+fn v1_inactive_file(text: &str) -> Result<Option<u64>, ParseError> {
+    match parse::memory_stat(text, "total_inactive_file")? {
+        Some(bytes) => Ok(Some(bytes)),
+        None => parse::memory_stat(text, "inactive_file"),
+    }
 }
 
 /// v1's equivalents of `memory.events`: `failcnt` as `max`, `oom_control`'s `oom_kill`;

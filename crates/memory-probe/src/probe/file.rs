@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use crate::ParseError;
 use crate::parse;
 
-/// Room for the largest file the probe reads every tick (`/proc/meminfo`, about 1.5 KiB).
-const BUF_BYTES: usize = 8 << 10;
+/// Room for the largest files the probe reads every tick, at least twice over: `/proc/meminfo`
+/// (about 1.5 KiB) and a cgroup's `memory.stat` (40–80 lines, 1–3 KiB). A file that fills the
+/// buffer gives no figure rather than a truncated one.
+pub(super) const BUF_BYTES: usize = 8 << 10;
 
 /// A reusable read buffer, on the stack of `Probe::sample`.
 pub(super) struct Buf([u8; BUF_BYTES]);

@@ -46,14 +46,29 @@ impl Drop for Fixture {
 const MEMINFO: &str = "MemTotal: 8388608 kB\nMemFree: 1048576 kB\nMemAvailable: 4194304 kB\n";
 const PSI: &str = "some avg10=12.50 avg60=3.00 avg300=1.00 total=777\n\
                    full avg10=2.00 avg60=1.00 avg300=0.50 total=55\n";
+/// A v2 `memory.stat`, shortened (the kernel writes some 50–80 lines).
+const V2_STAT: &str = "anon 52985856\nfile 1193496576\nkernel 12648448\nshmem 135168\n\
+                       inactive_anon 52039680\nactive_anon 1081344\n\
+                       inactive_file 134217728\nactive_file 289173504\nunevictable 0\n\
+                       pgfault 2716402\npgmajfault 381\n";
+/// A v1 `memory.stat`, shortened: the group's own figures, then the hierarchical ones.
+const V1_STAT: &str = "cache 778240\nrss 1806336\nmapped_file 49152\n\
+                       inactive_anon 1736704\nactive_anon 16384\n\
+                       inactive_file 131072\nactive_file 647168\n\
+                       hierarchical_memory_limit 9223372036854771712\n\
+                       total_cache 2115702784\ntotal_rss 106369024\n\
+                       total_inactive_anon 101400576\ntotal_active_anon 45056\n\
+                       total_inactive_file 268435456\ntotal_active_file 912949248\n";
 /// The host's pressure, different from the cgroup's so that a test tells them apart.
 const SYSTEM_PSI: &str = "some avg10=0.50 avg60=0.25 avg300=0.10 total=9000\n\
                           full avg10=0.00 avg60=0.00 avg300=0.00 total=100\n";
 
+/// A v2 cgroup directory with every file the probe reads, and the host's files beside it.
 fn v2_fixture(f: &Fixture) -> Probe {
-    let statm = f.write("statm", "5000 1000 300 10 0 800 0\n");
-    let meminfo = f.write("meminfo", MEMINFO);
     f.write_all(&[
+        ("statm", "5000 1000 300 10 0 800 0\n"),
+        ("meminfo", MEMINFO),
+        ("pressure", SYSTEM_PSI),
         ("memory.max", "2147483648\n"),
         ("memory.high", "1073741824\n"),
         ("memory.current", "536870912\n"),
@@ -62,13 +77,18 @@ fn v2_fixture(f: &Fixture) -> Probe {
             "low 0\nhigh 5\nmax 2\noom 1\noom_kill 1\noom_group_kill 0\n",
         ),
         ("memory.pressure", PSI),
+        ("memory.stat", V2_STAT),
     ]);
-    let system_pressure = f.write("pressure", SYSTEM_PSI);
+    v2_probe(f)
+}
+
+/// A probe on the v2 cgroup directory `f` as it is, with the host's files in it.
+fn v2_probe(f: &Fixture) -> Probe {
     Probe::builder()
-        .statm(statm)
+        .statm(f.path("statm"))
         .page_size(4096)
-        .meminfo(meminfo)
-        .pressure(system_pressure)
+        .meminfo(f.path("meminfo"))
+        .pressure(f.path("pressure"))
         .cgroup_v2(&f.0)
         .allocator_stats(false)
         .system_fallback(false)
@@ -102,6 +122,8 @@ fn v2_fixture_gives_every_figure() {
         (12.5, 777)
     );
     assert_eq!(cgroup_psi.full.map(|l| l.total_us), Some(55));
+    assert_eq!(s.cgroup.inactive_file, Some(128 << 20));
+    assert_eq!(s.cgroup.working_set(), Some(384 << 20));
     let psi = s.psi.unwrap();
     assert_eq!((psi.some.avg10, psi.some.total_us), (0.5, 9000));
     assert_eq!(psi.full.map(|l| l.total_us), Some(100));
@@ -165,6 +187,7 @@ fn v1_fixture(f: &Fixture) -> Probe {
             "memory.oom_control",
             "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
         ),
+        ("memory.stat", V1_STAT),
     ]);
     v1_probe(f)
 }
@@ -181,10 +204,11 @@ fn v1_probe(f: &Fixture) -> Probe {
 }
 
 /// The v1 files read for the cgroup alone, beyond its limit and usage.
-const V1_OWN_FILES: [&str; 3] = [
+const V1_OWN_FILES: [&str; 4] = [
     "memory.soft_limit_in_bytes",
     "memory.failcnt",
     "memory.oom_control",
+    "memory.stat",
 ];
 
 /// `(high, max, oom, oom_kill)` of a sample's cgroup events.
@@ -207,6 +231,11 @@ fn v1_fixture_gives_every_v1_figure() {
     assert_eq!(events(&s), Some((0, 7, 0, 2)));
     assert_eq!(s.cgroup.psi, None);
     assert_eq!(s.psi.map(|p| p.some.total_us), Some(9000));
+    assert_eq!(
+        s.cgroup.inactive_file,
+        Some(256 << 20),
+        "total_inactive_file"
+    );
 
     f.write("memory.soft_limit_in_bytes", "9223372036854771712\n");
     f.write("memory.failcnt", "8\n");
@@ -251,6 +280,7 @@ fn v1_unreadable_files_are_none() {
     let s = probe.sample();
     assert_eq!(s.cgroup.soft_limit, None);
     assert_eq!(s.cgroup.events, None);
+    assert_eq!(s.cgroup.inactive_file, None);
     assert_eq!(s.cgroup.current, Some(4096));
 }
 
@@ -266,6 +296,7 @@ fn v1_files_deleted_after_the_probe_was_built() {
     let s = probe.sample();
     assert_eq!(s.cgroup.soft_limit, Some(1 << 30));
     assert_eq!(events(&s), Some((0, 7, 0, 2)));
+    assert_eq!(s.cgroup.inactive_file, Some(256 << 20));
     // A file created again at the same path is another file; the probe keeps the one it opened.
     f.write("memory.failcnt", "9\n");
     assert_eq!(events(&probe.sample()), Some((0, 7, 0, 2)));
@@ -284,12 +315,90 @@ fn v1_files_missing_when_built() {
     assert_eq!(s.cgroup.events, None);
     assert_eq!(s.cgroup.soft_limit, None);
     assert_eq!(s.cgroup.psi, None);
+    assert_eq!(s.cgroup.inactive_file, None);
 
     f.write("memory.limit_in_bytes", "268435456\n");
     assert_eq!(probe.sample().cgroup.max, Some(256 << 20));
     // Files are opened once, when the probe is built: one that appears later is not read.
     f.write("memory.failcnt", "1\n");
     assert_eq!(probe.sample().cgroup.events, None);
+}
+
+#[test]
+fn v1_inactive_file_without_total_lines_is_the_groups_own() {
+    let f = Fixture::new("v1-stat-own");
+    let probe = v1_fixture(&f);
+    f.write(
+        "memory.stat",
+        "cache 778240\ninactive_file 131072\nactive_file 647168\n",
+    );
+    assert_eq!(probe.sample().cgroup.inactive_file, Some(131072));
+    // A malformed `total_` line is not passed over for the group's own figure.
+    f.write(
+        "memory.stat",
+        "inactive_file 131072\ntotal_inactive_file lots\n",
+    );
+    assert_eq!(probe.sample().cgroup.inactive_file, None);
+}
+
+#[test]
+fn missing_memory_stat_loses_only_inactive_file() {
+    for version in [CgroupVersion::V1, CgroupVersion::V2] {
+        let f = Fixture::new("no-stat");
+        let probe = match version {
+            CgroupVersion::V1 => v1_fixture(&f),
+            _ => v2_fixture(&f),
+        };
+        let with_stat = probe.sample();
+        assert!(with_stat.cgroup.inactive_file.is_some(), "{version:?}");
+        std::fs::remove_file(f.path("memory.stat")).unwrap();
+        let probe = match version {
+            CgroupVersion::V1 => v1_probe(&f),
+            _ => v2_probe(&f),
+        };
+        let s = probe.sample();
+        assert_eq!(s.cgroup.inactive_file, None, "{version:?}");
+        assert_eq!(s.cgroup.working_set(), s.cgroup.current, "{version:?}");
+        let mut expected = with_stat.cgroup;
+        expected.inactive_file = None;
+        assert_eq!(s.cgroup, expected, "{version:?}");
+    }
+}
+
+#[test]
+fn memory_stat_without_the_key_or_with_junk_is_unknown() {
+    let f = Fixture::new("stat-junk");
+    let probe = v2_fixture(&f);
+    for text in [
+        "anon 4096\nfile 8192\n",
+        "inactive_file lots\n",
+        "inactive_file\n",
+        "",
+    ] {
+        f.write("memory.stat", text);
+        let s = probe.sample();
+        assert_eq!(s.cgroup.inactive_file, None, "{text:?}");
+        assert_eq!(s.cgroup.current, Some(512 << 20));
+        assert_eq!(s.cgroup.working_set(), Some(512 << 20));
+    }
+}
+
+#[test]
+fn memory_stat_larger_than_the_buffer_is_unknown() {
+    let f = Fixture::new("stat-large");
+    let probe = v2_fixture(&f);
+    let mut big = String::from(V2_STAT);
+    while big.len() < file::BUF_BYTES {
+        big.push_str("pgactivate 73511\n");
+    }
+    f.write("memory.stat", &big);
+    assert_eq!(probe.sample().cgroup.inactive_file, None);
+    // One byte less than the buffer is read whole.
+    big.truncate(file::BUF_BYTES - 1);
+    let cut = big.rfind('\n').map_or(0, |i| i + 1);
+    big.truncate(cut);
+    f.write("memory.stat", &big);
+    assert_eq!(probe.sample().cgroup.inactive_file, Some(128 << 20));
 }
 
 #[test]
@@ -377,6 +486,13 @@ fn live_sample_on_this_machine() {
             assert!(s.cgroup.psi.is_some(), "{s:?}");
         }
         _ => {}
+    }
+    if let Some((_, dir)) = probe.cgroup() {
+        if dir.join("memory.stat").exists() {
+            let inactive_file = s.cgroup.inactive_file;
+            assert!(inactive_file.is_some(), "{s:?}");
+            assert!(s.cgroup.working_set() <= s.cgroup.current, "{s:?}");
+        }
     }
 }
 
