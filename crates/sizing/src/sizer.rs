@@ -1,6 +1,7 @@
 //! The sizer: each tick, the caches' total from the limit, split into capacities.
 
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use cache_traits::{ManagedCache, MemoryLimit, PressureLevel};
@@ -130,6 +131,8 @@ struct Member {
     share: Option<u64>,
     target: Option<u64>,
     utility: Option<UtilityReading>,
+    /// Its last read panicked: it is left alone until a read succeeds.
+    unreadable: bool,
 }
 
 /// A shared budget: its caches are indices into the sizer's members.
@@ -218,6 +221,7 @@ impl Sizer {
             share: None,
             target: None,
             utility: None,
+            unreadable: false,
         };
         for spec in specs {
             match spec {
@@ -315,6 +319,45 @@ impl Sizer {
         &self.decisions
     }
 
+    /// Of several limits, the one that leaves the caches the least: the smallest
+    /// `bytes × goal − used`. A 512 MiB cgroup three-quarters used binds tighter than a host
+    /// with gigabytes free, even when the host's used fraction is higher.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cache_traits::{LimitSource, MemoryLimit};
+    /// # use cache_traits::{CacheStats, ManagedCache, RemovalCause};
+    /// # struct C;
+    /// # impl ManagedCache for C {
+    /// #     fn name(&self) -> &str { "c" }
+    /// #     fn stats(&self) -> CacheStats { CacheStats::default() }
+    /// #     fn weighted_size(&self) -> u64 { 0 }
+    /// #     fn entry_count(&self) -> u64 { 0 }
+    /// #     fn capacity(&self) -> u64 { 0 }
+    /// #     fn set_capacity(&self, _: u64) {}
+    /// #     fn evict_bytes(&self, _: u64, _: RemovalCause) -> u64 { 0 }
+    /// # }
+    /// let sizer = sizing::Sizer::builder()
+    ///     .cache(std::sync::Arc::new(C), sizing::Bounds::default(), 1.0)
+    ///     .build()?;
+    /// let cgroup = MemoryLimit::new(LimitSource::CgroupMax, 512 << 20, 350 << 20);
+    /// let host = MemoryLimit::new(LimitSource::System, 16 << 30, 11 << 30);
+    /// assert_eq!(sizer.binding_limit([host, cgroup]), Some(cgroup));
+    /// # Ok::<(), sizing::BuildError>(())
+    /// ```
+    pub fn binding_limit(
+        &self,
+        limits: impl IntoIterator<Item = MemoryLimit>,
+    ) -> Option<MemoryLimit> {
+        let goal = self.settings.goal_fraction;
+        let room = |l: &MemoryLimit| l.bytes as f64 * goal - l.used as f64;
+        limits
+            .into_iter()
+            .filter(|l| l.bytes > 0)
+            .min_by(|a, b| room(a).total_cmp(&room(b)))
+    }
+
     /// The smoothed total of the caches' targets on the last tick; `None` before the first.
     pub fn total_target(&self) -> Option<u64> {
         self.total
@@ -328,8 +371,8 @@ impl Sizer {
             .map(|m| MemberView {
                 name: m.name.clone(),
                 budget: m.budget.map(|b| self.budgets[b].name.clone()),
-                capacity: m.cache.capacity(),
-                weighted_size: m.cache.weighted_size(),
+                capacity: guarded(|| m.cache.capacity()).unwrap_or(0),
+                weighted_size: guarded(|| m.cache.weighted_size()).unwrap_or(0),
                 share: m.share,
                 target: m.target,
                 bounds: m.bounds,
@@ -349,15 +392,29 @@ impl Sizer {
         self.members
             .iter_mut()
             .map(|m| {
-                let reading = Reading {
-                    capacity: m.cache.capacity(),
-                    weighted_size: m.cache.weighted_size(),
+                // A cache is user code: one that panics reads as it did last time (or empty) and
+                // is left alone this tick, and the others are still sized.
+                let cache = &*m.cache;
+                let known = m.last_capacity.unwrap_or(0);
+                let Some((reading, hits, utility)) = guarded(|| {
+                    let reading = Reading {
+                        capacity: cache.capacity(),
+                        weighted_size: cache.weighted_size(),
+                    };
+                    (reading, cache.stats().hits, cache.utility())
+                }) else {
+                    m.unreadable = true;
+                    return Reading {
+                        capacity: known,
+                        weighted_size: known,
+                    };
                 };
+                m.unreadable = false;
                 let hits = HitSample {
-                    hits: m.cache.stats().hits,
+                    hits,
                     at_nanos: now,
                 };
-                m.utility = match m.cache.utility() {
+                m.utility = match utility {
                     Some(u) => Some(UtilityReading::new(u, UtilitySource::Cache)),
                     None => m
                         .hits
@@ -418,7 +475,9 @@ impl Sizer {
                 goal.saturating_sub(s.reserve_bytes)
                     .saturating_sub(rest_of_process)
             }
-            None => sum_max,
+            // Unknown this tick: hold the last total rather than grow to the max bounds on a
+            // figure that failed to read.
+            None => self.total.unwrap_or(sum_max),
         }
         .clamp(sum_min, sum_max);
         // The first total is the computed one: smoothing damps noise between ticks, and the
@@ -523,6 +582,9 @@ impl Sizer {
 
     /// Sets cache `i` to `to` as `plan` says, and records the decision.
     fn apply(&mut self, i: usize, plan: Plan, to: u64, now: u64, level: PressureLevel) {
+        if self.members[i].unreadable {
+            return;
+        }
         let (cap, target, reason) = match plan {
             Plan::Keep => return,
             Plan::Held {
@@ -555,8 +617,13 @@ impl Sizer {
             {
                 return;
             }
-            m.cache.set_capacity(to);
-            let got = m.cache.capacity();
+            let cache = &*m.cache;
+            let Some(got) = guarded(|| {
+                cache.set_capacity(to);
+                cache.capacity()
+            }) else {
+                return;
+            };
             m.last_set = Some((to, got));
             m.last_capacity = Some(got);
             if to < cap {
@@ -678,3 +745,8 @@ fn worth_changing(cap: u64, target: u64, bounds: Bounds) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// Runs `f`, a call into a cache; `None` when it panicked.
+fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(f)).ok()
+}

@@ -17,6 +17,8 @@ pub(crate) struct Fake {
     /// A floor the cache keeps whatever it is given, like cache-core's per-shard minimum.
     floor: u64,
     utility: Mutex<Option<Utility>>,
+    /// Every read panics, as a misbehaving cache's might.
+    panics: std::sync::atomic::AtomicBool,
 }
 
 impl Fake {
@@ -35,6 +37,7 @@ impl Fake {
             sets: AtomicU64::new(0),
             floor,
             utility: Mutex::new(None),
+            panics: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -57,6 +60,11 @@ impl Fake {
     /// Counts `n` more hits.
     pub(crate) fn hit(&self, n: u64) {
         self.hits.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// Makes every read (`capacity`, `weighted_size`, `stats`) panic, or stop panicking.
+    pub(crate) fn panic_on_read(&self, on: bool) {
+        self.panics.store(on, Ordering::SeqCst);
     }
 
     /// Sets what `utility()` reports.
@@ -85,17 +93,20 @@ impl ManagedCache for Fake {
         &self.name
     }
     fn stats(&self) -> CacheStats {
+        assert!(!self.panics.load(Ordering::SeqCst), "stats panics");
         let mut s = CacheStats::default();
         s.hits = self.hits.load(Ordering::SeqCst);
         s
     }
     fn weighted_size(&self) -> u64 {
+        assert!(!self.panics.load(Ordering::SeqCst), "weighted_size panics");
         self.size()
     }
     fn entry_count(&self) -> u64 {
         0
     }
     fn capacity(&self) -> u64 {
+        assert!(!self.panics.load(Ordering::SeqCst), "capacity panics");
         self.cap()
     }
     fn set_capacity(&self, bytes: u64) {

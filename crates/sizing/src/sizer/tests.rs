@@ -360,10 +360,70 @@ fn a_fixed_total_is_taken_first_and_the_rest_is_shared() {
         [x.cap(), a.cap(), b.cap()],
         [600, 100, 100].map(|m| m * MIB)
     );
-    // Without a limit: the budget's total and the other cache's max.
+    // A limit that fails to read holds the last total: nothing grows on a missing figure.
     run.tick(None, NORMAL);
-    assert_eq!([a.cap(), b.cap()], [100 * MIB, 100 * MIB]);
+    assert_eq!(
+        [x.cap(), a.cap(), b.cap()],
+        [600, 100, 100].map(|m| m * MIB)
+    );
+}
+
+#[test]
+fn without_any_limit_caches_go_to_their_max_bounds() {
+    let x = Fake::new("x", 0, 0);
+    let mut run = Run::new(quick().cache(x.clone(), Bounds::at_most(1000 * MIB), 1.0));
+    run.tick(None, NORMAL);
     assert_eq!(x.cap(), 1000 * MIB);
+}
+
+#[test]
+fn one_unknown_limit_does_not_start_a_growth() {
+    // Smoothing and steps as by default: a settled cache stays where it is.
+    let (mut run, a) = one(Sizer::builder(), 0, 0);
+    for _ in 0..40 {
+        run.tick(limit(512 * MIB, 100 * MIB), NORMAL);
+        a.fill();
+    }
+    let settled = a.cap();
+    run.tick(None, NORMAL);
+    for _ in 0..5 {
+        run.tick(limit(512 * MIB, 100 * MIB + a.size()), NORMAL);
+        a.fill();
+    }
+    assert!(
+        a.cap() <= settled + DEAD_BAND_BYTES.max(settled / 100),
+        "{settled} -> {}",
+        a.cap()
+    );
+}
+
+#[test]
+fn a_panicking_cache_is_skipped_and_the_others_are_sized() {
+    let bad = Fake::new("bad", 50 * MIB, 50 * MIB);
+    bad.panic_on_read(true);
+    let good = Fake::new("good", 0, 0);
+    let mut run = Run::new(quick().cache(bad.clone(), Bounds::default(), 1.0).cache(
+        good.clone(),
+        Bounds::default(),
+        1.0,
+    ));
+    run.tick(limit(400 * MIB, 0), NORMAL);
+    assert!(good.cap() > 0, "the good cache was sized");
+    assert_eq!(bad.cap(), 50 * MIB, "the panicking one was left alone");
+    // The view survives it too.
+    assert_eq!(run.sizer.members().len(), 2);
+}
+
+#[test]
+fn the_binding_limit_leaves_the_caches_the_least() {
+    let (run, _a) = one(Sizer::builder(), 0, 0);
+    let cgroup = MemoryLimit::new(LimitSource::CgroupMax, 512 * MIB, 350 * MIB);
+    let host = MemoryLimit::new(LimitSource::System, 16384 * MIB, 11264 * MIB);
+    // The host's used fraction (0.69) is above the cgroup's (0.68), but the cgroup leaves less.
+    assert_eq!(run.sizer.binding_limit([host, cgroup]), Some(cgroup));
+    assert_eq!(run.sizer.binding_limit([]), None);
+    let zero = MemoryLimit::new(LimitSource::Ceiling, 0, 0);
+    assert_eq!(run.sizer.binding_limit([zero]), None);
 }
 
 #[test]
