@@ -26,8 +26,7 @@
 //! (`--quick`: 3 s, 200 ms, 2 s and 5 s). Every 100 ms the child prints a timeline line.
 //!
 //! quick_cache and moka run at their fixed budget: they cannot give way. query-cache runs with
-//! the memory manager, whose whole wiring sits in [`start_query_cache`] (until the manager lands,
-//! a fixed budget too).
+//! the memory manager, whose whole wiring sits in [`start_query_cache`].
 //!
 //! Writes the timelines to `target/bench/squeeze.csv` and the summary to
 //! `target/bench/squeeze.json` at the workspace root, and prints a table.

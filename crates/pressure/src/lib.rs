@@ -51,8 +51,10 @@ mod event;
 mod monitor;
 mod notify;
 mod signal;
+mod subscribe;
 
 pub use event::{LevelChange, PressureEvent, ReliefAction, ReliefKind};
 pub use monitor::{Assessment, BuildError, MonitorBuilder, PressureMonitor, Releaser};
 pub use notify::{Notice, Notifications, Waker};
 pub use signal::{Ladder, Reading, Signal, Thresholds};
+pub use subscribe::{LevelChanges, Subscribers};

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cache_traits::{CgroupEvents, ManagedCache, MemorySample, PressureLevel, RemovalCause};
-use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::signal::strongest;
-use crate::{LevelChange, PressureEvent, Reading, ReliefAction, ReliefKind, Thresholds};
+use crate::{
+    LevelChange, LevelChanges, PressureEvent, Reading, ReliefAction, ReliefKind, Subscribers,
+    Thresholds,
+};
 
 /// Something that can give memory back when told how hard the process is pressed, such as an
 /// allocator purge (`gc_coord::Reclaimer::release_memory`).
@@ -192,7 +194,7 @@ impl MonitorBuilder {
             previous_events: None,
             last_relief: None,
             events: VecDeque::new(),
-            subscribers: Vec::new(),
+            subscribers: Subscribers::default(),
             changes: 0,
             reliefs: 0,
         })
@@ -255,7 +257,7 @@ pub struct PressureMonitor {
     previous_events: Option<CgroupEvents>,
     last_relief: Option<u64>,
     events: VecDeque<PressureEvent>,
-    subscribers: Vec<Sender<LevelChange>>,
+    subscribers: Subscribers,
     changes: u64,
     reliefs: u64,
 }
@@ -307,11 +309,9 @@ impl PressureMonitor {
     }
 
     /// A channel that receives every later level change. A subscriber that falls 64 changes
-    /// behind misses the newer ones; a dropped receiver is forgotten.
-    pub fn subscribe(&mut self) -> Receiver<LevelChange> {
-        let (tx, rx) = crossbeam_channel::bounded(64);
-        self.subscribers.push(tx);
-        rx
+    /// behind misses the newer ones; a dropped subscription is forgotten.
+    pub fn subscribe(&mut self) -> LevelChanges {
+        self.subscribers.subscribe()
     }
 
     /// Reads `sample`, taken at `now_nanos` on the caller's clock; changes the level and relieves
@@ -371,8 +371,7 @@ impl PressureMonitor {
             tracing::info!(from = %change.from, to = %change.to, signal, value, "memory pressure fell");
         }
         self.record(PressureEvent::Level(change));
-        self.subscribers
-            .retain(|tx| !matches!(tx.try_send(change), Err(TrySendError::Disconnected(_))));
+        self.subscribers.send(change);
     }
 
     fn relieve(&mut self, now_nanos: u64, cause: Reading) -> Option<ReliefAction> {

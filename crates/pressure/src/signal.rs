@@ -240,7 +240,7 @@ pub(crate) fn strongest(
         usage_level = usage_level.max(level);
         consider(Signal::Usage(limit.source), fraction, level);
     }
-    if let (Some(soft), Some(current)) = (sample.cgroup.soft_limit, sample.cgroup.current)
+    if let (Some(soft), Some(current)) = (sample.cgroup.soft_limit, sample.cgroup.working_set())
         && soft > 0
         && current > soft
     {

@@ -3,16 +3,16 @@
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cache_traits::{
-    Clock, LimitSource, ManagedCache, MemoryLimit, MemoryProbe, PressureLevel, Reclaim, SystemClock,
+use cache_traits::{Clock, ManagedCache, MemoryProbe, PressureLevel, Reclaim, SystemClock};
+use crossbeam_channel::Receiver;
+use pressure::{
+    LevelChanges, MonitorBuilder, Notice, Notifications, PressureMonitor, Subscribers, Waker,
 };
-use crossbeam_channel::{Receiver, Sender, TrySendError};
-use pressure::{LevelChange, MonitorBuilder, Notice, Notifications, PressureMonitor, Waker};
 use sizing::{Bounds, SharedBudget, Sizer, SizerBuilder};
 
 mod view;
@@ -64,6 +64,12 @@ impl std::error::Error for ManagerError {
 
 type Release = Arc<dyn Fn(PressureLevel) + Send + Sync>;
 
+/// A cache or shared budget as registered, for the sizer.
+enum Registration {
+    Cache(Arc<dyn ManagedCache>, Bounds, f64),
+    Budget(SharedBudget),
+}
+
 /// Builds a [`MemoryManager`].
 ///
 /// Register every cache (any [`ManagedCache`]: an application's own memory consumers too) with
@@ -72,7 +78,10 @@ type Release = Arc<dyn Fn(PressureLevel) + Send + Sync>;
 pub struct MemoryManagerBuilder {
     sizer: SizerBuilder,
     monitor: MonitorBuilder,
+    /// Every cache with its bounds, for relief.
     caches: Vec<(Arc<dyn ManagedCache>, Bounds)>,
+    /// What the sizer is given in `build`, after the settings of [`sizing`](Self::sizing).
+    registrations: Vec<Registration>,
     releasers: Vec<Release>,
     probe: Option<Arc<dyn MemoryProbe>>,
     clock: Arc<dyn Clock>,
@@ -99,6 +108,7 @@ impl Default for MemoryManagerBuilder {
             sizer: Sizer::builder(),
             monitor: PressureMonitor::builder(),
             caches: Vec::new(),
+            registrations: Vec::new(),
             releasers: Vec::new(),
             probe: None,
             clock: Arc::new(SystemClock),
@@ -124,7 +134,8 @@ impl MemoryManagerBuilder {
         bounds: Bounds,
         weight: f64,
     ) -> Self {
-        self.sizer = self.sizer.cache(cache.clone(), bounds, weight);
+        self.registrations
+            .push(Registration::Cache(cache.clone(), bounds, weight));
         self.caches.push((cache, bounds));
         self
     }
@@ -135,7 +146,7 @@ impl MemoryManagerBuilder {
         for (cache, bounds) in budget.members() {
             self.caches.push((cache, bounds));
         }
-        self.sizer = self.sizer.shared_budget(budget);
+        self.registrations.push(Registration::Budget(budget));
         self
     }
 
@@ -182,21 +193,18 @@ impl MemoryManagerBuilder {
         self
     }
 
-    /// Settings for the pressure monitor (thresholds, hold, shrink fractions). Caches, the
-    /// ceiling and releasers registered on the manager are added to it.
+    /// Settings for the pressure monitor (thresholds, hold, shrink fractions; a ceiling set
+    /// there counts as the manager's). Caches, the ceiling and releasers registered on the
+    /// manager are added to it.
     pub fn pressure(mut self, monitor: MonitorBuilder) -> Self {
         self.monitor = monitor;
         self
     }
 
-    /// Settings for the sizer (goal, reserve, steps, cool-down). Caches registered on the
-    /// manager are added to it; caches registered on it directly are sized but not relieved.
+    /// Settings for the sizer (goal, reserve, steps, cool-down), in any order with the caches:
+    /// caches and shared budgets registered on the manager are added to it at `build`. Caches
+    /// registered on the `SizerBuilder` directly are sized but not relieved.
     pub fn sizing(mut self, sizer: SizerBuilder) -> Self {
-        // Keep the caches already registered on the manager.
-        let mut sizer = sizer;
-        for (cache, bounds) in &self.caches {
-            sizer = sizer.cache(cache.clone(), *bounds, 1.0);
-        }
         self.sizer = sizer;
         self
     }
@@ -237,15 +245,26 @@ impl MemoryManagerBuilder {
             monitor = monitor.releaser(move |level| release(level));
         }
         let monitor = monitor.build().map_err(ManagerError::Pressure)?;
-        let sizer = self.sizer.build().map_err(ManagerError::Sizing)?;
+        let mut sizer = self.sizer;
+        for registration in self.registrations {
+            sizer = match registration {
+                Registration::Cache(cache, bounds, weight) => sizer.cache(cache, bounds, weight),
+                Registration::Budget(budget) => sizer.shared_budget(budget),
+            };
+        }
+        let sizer = sizer.build().map_err(ManagerError::Sizing)?;
+        let ceiling = monitor.ceiling();
         let probe = self.probe.unwrap_or_else(default_probe);
         let notes = Notes::new(self.notifications).map_err(ManagerError::Spawn)?;
         let shared = Arc::new(Shared {
             level: AtomicU8::new(0),
             stop: AtomicBool::new(false),
             view: Mutex::new(Arc::new(MemoryView::default())),
-            subscribers: Mutex::new(Vec::new()),
+            subscribers: Mutex::new(Subscribers::default()),
             waker: notes.set.waker(),
+            requested: AtomicU64::new(0),
+            served: AtomicU64::new(0),
+            thread: std::sync::OnceLock::new(),
         });
         let worker = Worker {
             shared: shared.clone(),
@@ -255,7 +274,7 @@ impl MemoryManagerBuilder {
             sizer,
             releasers: self.releasers,
             caches: self.caches.into_iter().map(|(c, _)| c).collect(),
-            ceiling: self.ceiling,
+            ceiling,
             tick: self.tick,
             notes,
             history: view::History::default(),
@@ -358,22 +377,33 @@ impl MemoryManager {
     }
 
     /// A channel that receives every later change of level. A subscriber 64 changes behind
-    /// misses newer ones; a dropped receiver is forgotten.
-    pub fn subscribe(&self) -> Receiver<LevelChange> {
-        let (tx, rx) = crossbeam_channel::bounded(64);
-        lock(&self.shared.subscribers).push(tx);
-        rx
+    /// misses newer ones; a dropped subscription is forgotten.
+    pub fn subscribe(&self) -> LevelChanges {
+        lock(&self.shared.subscribers).subscribe()
     }
 
-    /// Asks for a tick now rather than at the next interval, and waits up to one second for
-    /// it to finish.
+    /// Asks for a tick now rather than at the next interval, and waits up to one second for a
+    /// tick that started after the request to finish. On the manager's own thread (a listener
+    /// of an evicting cache) it only asks, and returns at once.
     pub fn tick_now(&self) {
-        let before = self.view().ticks;
+        let ticket = self.shared.requested.fetch_add(1, Ordering::AcqRel) + 1;
         self.shared.waker.wake();
+        if self.shared.thread.get() == Some(&std::thread::current().id()) {
+            return;
+        }
         let deadline = Instant::now() + Duration::from_secs(1);
-        while self.view().ticks == before && Instant::now() < deadline {
+        while self.shared.served.load(Ordering::Acquire) < ticket && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    /// Stops the thread now, as dropping the last handle does, waiting up to 5 s for it.
+    ///
+    /// A cache or listener that holds a clone of the manager keeps the thread alive (the
+    /// thread owns the caches); call this at shutdown to end it anyway. Later calls on any
+    /// handle see the last published view and level.
+    pub fn shutdown(&self) {
+        self._owner.stop();
     }
 }
 
@@ -382,8 +412,13 @@ struct Shared {
     level: AtomicU8,
     stop: AtomicBool,
     view: Mutex<Arc<MemoryView>>,
-    subscribers: Mutex<Vec<Sender<LevelChange>>>,
+    subscribers: Mutex<Subscribers>,
     waker: Waker,
+    /// Ticks asked for by [`MemoryManager::tick_now`], and the last one a tick served.
+    requested: AtomicU64,
+    served: AtomicU64,
+    /// The manager's thread, set when it starts.
+    thread: std::sync::OnceLock<std::thread::ThreadId>,
 }
 
 /// Stops and joins the thread when the last handle drops.
@@ -400,13 +435,15 @@ const JOIN_WAIT: Duration = Duration::from_secs(5);
 
 impl Drop for Owner {
     fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Owner {
+    fn stop(&self) {
         self.shared.stop.store(true, Ordering::Release);
         self.shared.waker.wake();
-        let thread = self
-            .thread
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let thread = lock(&self.thread).take();
         let Some(thread) = thread else { return };
         // A drop on the manager's own thread (a listener holding the last handle) cannot join.
         if thread.thread().id() == std::thread::current().id() {
@@ -463,10 +500,7 @@ impl Notes {
     }
 
     /// Registers (again) the kernel sources when the cgroup limit changed.
-    fn register(&mut self, thresholds: &pressure::Thresholds, limit: Option<MemoryLimit>) {
-        let cgroup_limit = limit
-            .filter(|l| l.source == LimitSource::CgroupMax)
-            .map(|l| l.bytes);
+    fn register(&mut self, thresholds: &pressure::Thresholds, cgroup_limit: Option<u64>) {
         if !self.enabled || self.registered_for == Some(cgroup_limit) {
             return;
         }
@@ -547,21 +581,50 @@ struct Worker {
 
 impl Worker {
     fn run(mut self) {
+        let _ = self.shared.thread.set(std::thread::current().id());
+        // The least time between two ticks a notification starts: a flood of notifications
+        // (a usage hovering at a threshold) must not turn the thread into a busy loop.
+        const MIN_GAP: Duration = Duration::from_millis(20);
         let mut next = Instant::now();
+        let mut last: Option<Instant> = None;
         let mut notice = Notice::Timeout;
-        while !self.shared.stop.load(Ordering::Acquire) {
-            let woke_at = Instant::now();
-            if catch_unwind(AssertUnwindSafe(|| self.tick_once(&notice, woke_at))).is_err() {
-                tracing::error!("the memory manager's tick panicked; it goes on at the next tick");
-            }
-            if notice == Notice::Timeout {
-                next += self.tick;
+        loop {
+            if self.shared.stop.load(Ordering::Acquire) {
+                break;
             }
             let now = Instant::now();
-            if next < now {
-                next = now + self.tick;
+            let due = now >= next;
+            let early = last.is_some_and(|l| now < l + MIN_GAP);
+            // A wait that ended before its time without a notice (a signal) waits again; a
+            // notice right after a tick is served MIN_GAP later.
+            if !due && (notice == Notice::Timeout || early) {
+                let until = if early && notice != Notice::Timeout {
+                    next.min(last.map_or(now, |l| l + MIN_GAP))
+                } else {
+                    next
+                };
+                let waited = self.notes.set.wait(until.saturating_duration_since(now));
+                if waited != Notice::Timeout {
+                    notice = waited;
+                }
+                continue;
             }
-            notice = self.notes.set.wait(next - now);
+            let serving = self.shared.requested.load(Ordering::Acquire);
+            if catch_unwind(AssertUnwindSafe(|| self.tick_once(&notice, now))).is_err() {
+                tracing::error!("the memory manager's tick panicked; it goes on at the next tick");
+            }
+            self.shared.served.fetch_max(serving, Ordering::AcqRel);
+            last = Some(now);
+            if due {
+                next += self.tick;
+                if next <= now {
+                    next = now + self.tick;
+                }
+            }
+            notice = self
+                .notes
+                .set
+                .wait(next.saturating_duration_since(Instant::now()));
         }
     }
 
@@ -569,14 +632,15 @@ impl Worker {
         let now = self.clock.now_nanos();
         let sample = self.probe.sample();
         let limit = sample.tightest_limit(self.ceiling);
-        self.notes.register(self.monitor.thresholds(), limit);
+        let sizing_limit = self.sizer.binding_limit(sample.limits(self.ceiling));
+        self.notes
+            .register(self.monitor.thresholds(), sample.cgroup.max);
         let seen = self.monitor.observe(now, &sample);
         self.shared
             .level
             .store(level_code(seen.level), Ordering::Release);
         if let Some(change) = seen.change {
-            lock(&self.shared.subscribers)
-                .retain(|tx| !matches!(tx.try_send(change), Err(TrySendError::Disconnected(_))));
+            lock(&self.shared.subscribers).send(change);
             self.history.push(ManagerEvent::Level(change));
         }
         if let Some(relief) = seen.relief {
@@ -592,7 +656,7 @@ impl Worker {
                 freed: relief.freed(),
             });
         }
-        for decision in self.sizer.tick(now, limit, seen.level) {
+        for decision in self.sizer.tick(now, sizing_limit, seen.level) {
             self.history.push(ManagerEvent::Sizing(decision.clone()));
         }
         if seen.level == PressureLevel::Elevated {
@@ -607,6 +671,7 @@ impl Worker {
         let view = self.history.view(
             &sample,
             limit,
+            sizing_limit,
             &seen,
             &self.sizer,
             &self.notes.sources,

@@ -231,6 +231,11 @@ fn subscribers_hear_every_change_and_dropped_ones_are_forgotten() {
     let got: Vec<_> = rx.try_iter().map(|c| c.to).collect();
     assert_eq!(got, [PressureLevel::High, PressureLevel::Normal]);
     assert_eq!(m.subscribers.len(), 1);
+    // Subscribing and dropping in a loop does not grow the list.
+    for _ in 0..1000 {
+        drop(m.subscribe());
+    }
+    assert_eq!(m.subscribers.len(), 1);
 }
 
 #[test]

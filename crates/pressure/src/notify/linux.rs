@@ -139,21 +139,31 @@ impl Set {
                 revents: 0,
             })
             .collect();
-        let millis = libc::c_int::try_from(timeout.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
-        let n_fds = libc::nfds_t::try_from(fds.len()).unwrap_or(libc::nfds_t::MAX);
-        // SAFETY: `fds` is a live array of `n_fds` pollfd structs.
-        let ready = unsafe { libc::poll(fds.as_mut_ptr(), n_fds, millis) };
+        let deadline = std::time::Instant::now() + timeout;
+        let ready = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            // Round up, so a wait never returns before its time.
+            let millis =
+                libc::c_int::try_from(left.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX);
+            let n_fds = libc::nfds_t::try_from(fds.len()).unwrap_or(libc::nfds_t::MAX);
+            // SAFETY: `fds` is a live array of `n_fds` pollfd structs.
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), n_fds, millis) };
+            // A signal (a profiler's SIGPROF) interrupts the wait: wait again for the rest.
+            if ready < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            break ready;
+        };
         if ready <= 0 {
-            // Timeout, or EINTR: the caller's loop decides what to do next.
             return Notice::Timeout;
         }
         let mut fired = None;
         let mut failed = Vec::new();
         for (i, pfd) in fds.iter().enumerate().skip(1).rev() {
             let source = &self.sources[i - 1];
-            if pfd.revents & (libc::POLLERR | libc::POLLNVAL | libc::POLLHUP) != 0
-                && pfd.revents & libc::POLLPRI == 0
-            {
+            // A trigger fires with POLLPRI alone; a removed cgroup reports POLLERR (with POLLPRI)
+            // on every poll from then on, so any error drops the source.
+            if pfd.revents & (libc::POLLERR | libc::POLLNVAL | libc::POLLHUP) != 0 {
                 failed.push(i - 1);
                 continue;
             }

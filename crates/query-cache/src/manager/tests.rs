@@ -35,10 +35,14 @@ impl MemoryProbe for Scripted {
 }
 
 fn filled_cache(bytes: u64) -> Arc<Cache<u64, Vec<u8>>> {
+    named_cache("results", bytes)
+}
+
+fn named_cache(name: &str, bytes: u64) -> Arc<Cache<u64, Vec<u8>>> {
     let cache = Arc::new(
         Cache::builder()
             .max_bytes(bytes)
-            .name("results")
+            .name(name)
             .build()
             .unwrap(),
     );
@@ -250,4 +254,129 @@ fn a_blocked_cache_does_not_hang_the_last_drop() {
     drop(manager);
     *stuck.gate.lock().unwrap() = true;
     stuck.open.notify_all();
+}
+
+#[test]
+fn sizing_settings_keep_the_weights_and_budgets_registered_before_them() {
+    let a = named_cache("a", MIB);
+    let b = named_cache("b", MIB);
+    let c = named_cache("c", MIB);
+    let probe = Arc::new(Scripted::default());
+    probe.set_used(10);
+    let manager = MemoryManager::builder()
+        .weighted_cache(a, Bounds::at_most(8 * MIB), 3.0)
+        .shared_budget(
+            SharedBudget::new("query")
+                .cache(b, Bounds::at_most(8 * MIB), 1.0)
+                .cache(c, Bounds::at_most(8 * MIB), 1.0),
+        )
+        .sizing(sizing::Sizer::builder().cool_down(Duration::ZERO))
+        .probe(probe)
+        .tick(Duration::from_secs(3600))
+        .notifications(false)
+        .build()
+        .unwrap();
+    manager.tick_now();
+    let view = manager.view();
+    let members: Vec<_> = view
+        .caches
+        .iter()
+        .map(|c| {
+            (
+                c.sizing.weight,
+                c.sizing.budget.as_deref().map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        members,
+        [
+            (3.0, None),
+            (1.0, Some("query".to_owned())),
+            (1.0, Some("query".to_owned()))
+        ]
+    );
+}
+
+#[test]
+fn subscriptions_dropped_in_a_loop_do_not_pile_up() {
+    let s = setup();
+    let kept = s.manager.subscribe();
+    for _ in 0..10_000 {
+        drop(s.manager.subscribe());
+    }
+    assert_eq!(lock(&s.manager.shared.subscribers).len(), 1);
+    drop(kept);
+}
+
+/// A cache that, while the manager shrinks it, calls back into the manager it holds.
+struct CallsBack {
+    inner: Arc<Cache<u64, Vec<u8>>>,
+    manager: std::sync::OnceLock<MemoryManager>,
+    waited: Mutex<Option<Duration>>,
+}
+
+impl ManagedCache for CallsBack {
+    fn name(&self) -> &str {
+        "calls-back"
+    }
+    fn stats(&self) -> cache_traits::CacheStats {
+        self.inner.stats()
+    }
+    fn weighted_size(&self) -> u64 {
+        self.inner.weighted_size()
+    }
+    fn entry_count(&self) -> u64 {
+        self.inner.entry_count()
+    }
+    fn capacity(&self) -> u64 {
+        ManagedCache::capacity(&*self.inner)
+    }
+    fn set_capacity(&self, bytes: u64) {
+        self.inner.set_capacity(bytes);
+    }
+    fn evict_bytes(&self, bytes: u64, cause: cache_traits::RemovalCause) -> u64 {
+        if let Some(manager) = self.manager.get() {
+            let started = std::time::Instant::now();
+            manager.tick_now();
+            let _ = manager.view();
+            *self.waited.lock().unwrap() = Some(started.elapsed());
+        }
+        self.inner.evict_bytes(bytes, cause)
+    }
+}
+
+#[test]
+fn a_cache_that_calls_back_into_its_manager_neither_stalls_it_nor_keeps_it_alive() {
+    let probe = Arc::new(Scripted::default());
+    probe.set_used(50);
+    let cache = Arc::new(CallsBack {
+        inner: filled_cache(8 * MIB),
+        manager: std::sync::OnceLock::new(),
+        waited: Mutex::new(None),
+    });
+    let manager = MemoryManager::builder()
+        .cache(cache.clone(), Bounds::at_most(8 * MIB))
+        .probe(probe.clone())
+        .tick(Duration::from_secs(3600))
+        .notifications(false)
+        .build()
+        .unwrap();
+    let _ = cache.manager.set(manager.clone());
+    probe.set_used(92);
+    manager.tick_now();
+    // tick_now on the manager's own thread asks for a tick and returns; it used to sleep out
+    // its one-second wait inside the relief.
+    let waited = cache
+        .waited
+        .lock()
+        .unwrap()
+        .expect("relief called evict_bytes");
+    assert!(waited < Duration::from_millis(900), "waited {waited:?}");
+    // The cache holds a handle, so dropping ours would not end the thread; shutdown does.
+    manager.shutdown();
+    drop(manager);
+    let taken = probe.taken.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(probe.taken.load(Ordering::Relaxed), taken);
 }

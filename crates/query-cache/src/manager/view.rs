@@ -64,8 +64,11 @@ pub struct MemoryView {
     pub ticks: u64,
     /// The last sample.
     pub sample: MemorySample,
-    /// The effective limit (the one closest to being reached) with its usage.
+    /// The effective limit for the pressure level (the one closest to being reached, by used
+    /// fraction) with its usage.
     pub limit: Option<MemoryLimit>,
+    /// The limit the sizer sized against: the one that leaves the caches the least bytes.
+    pub sizing_limit: Option<MemoryLimit>,
     /// The level after hysteresis.
     pub level: PressureLevel,
     /// The strongest signal of the last sample.
@@ -189,6 +192,7 @@ impl History {
         &mut self,
         sample: &MemorySample,
         limit: Option<MemoryLimit>,
+        sizing_limit: Option<MemoryLimit>,
         seen: &Assessment,
         sizer: &Sizer,
         notifications: &[String],
@@ -202,6 +206,7 @@ impl History {
             ticks: self.ticks,
             sample: *sample,
             limit,
+            sizing_limit,
             level: seen.level,
             cause: seen.cause,
             caches: sizer
