@@ -89,9 +89,19 @@ pub struct MemoryView {
     pub last_tick: Duration,
     /// The longest tick so far.
     pub max_tick: Duration,
+    /// All ticks together: the thread's working time (divide by `ticks` for the mean).
+    pub busy: Duration,
 }
 
 impl MemoryView {
+    /// The mean time of a tick.
+    pub fn mean_tick(&self) -> Duration {
+        u32::try_from(self.ticks)
+            .ok()
+            .filter(|&n| n > 0)
+            .map_or(Duration::ZERO, |n| self.busy / n)
+    }
+
     /// Bytes the registered caches are charged for.
     pub fn caches_bytes(&self) -> u64 {
         self.caches.iter().map(|c| c.sizing.weighted_size).sum()
@@ -152,9 +162,10 @@ impl fmt::Display for MemoryView {
         }
         write!(
             f,
-            "{} ticks ({} from the kernel), last {} µs, max {} µs",
+            "{} ticks ({} from the kernel), mean {} µs, last {} µs, max {} µs",
             self.ticks,
             self.kernel_ticks,
+            self.mean_tick().as_micros(),
             self.last_tick.as_micros(),
             self.max_tick.as_micros()
         )
@@ -169,6 +180,7 @@ pub(super) struct History {
     ticks: u64,
     kernel_ticks: u64,
     max_tick: Duration,
+    busy: Duration,
 }
 
 fn push_bounded<T>(q: &mut VecDeque<T>, item: T) {
@@ -202,6 +214,7 @@ impl History {
         self.ticks += 1;
         self.kernel_ticks += u64::from(from_kernel);
         self.max_tick = self.max_tick.max(took);
+        self.busy += took;
         MemoryView {
             ticks: self.ticks,
             sample: *sample,
@@ -221,6 +234,7 @@ impl History {
             kernel_ticks: self.kernel_ticks,
             last_tick: took,
             max_tick: self.max_tick,
+            busy: self.busy,
         }
     }
 }
