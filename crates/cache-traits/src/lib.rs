@@ -13,6 +13,7 @@
 //! | [`MemoryProbe`] → [`MemorySample`] → [`MemoryLimit`] | `memory-probe` | pressure, sizing, reports |
 //! | [`PressureLevel`] | `pressure` | sizing, `gc-coord`, the facade's manager |
 //! | [`Utility`] (through [`ManagedCache::utility`]) | caches, later the advisor | sizing |
+//! | [`ReportSource`] → [`Section`] ([`Metric`], [`Table`], [`TimeSeries`], [`Event`], [`Finding`]) | every component with something to tell | `reporter` |
 //!
 //! New trait methods get default bodies; public enums and config-like structs are
 //! `#[non_exhaustive]`, so this crate can grow without breaking its implementors.
@@ -22,6 +23,7 @@ mod managed;
 mod memory;
 mod policy;
 mod reclaim;
+mod report;
 mod stats;
 mod weigh;
 
@@ -33,5 +35,9 @@ pub use memory::{
 };
 pub use policy::EvictionPolicy;
 pub use reclaim::{PressureLevel, Reclaim};
+pub use report::{
+    Cell, Event, Finding, Metric, MetricKind, ReportSource, Section, Severity, Table, TimeSeries,
+    Unit,
+};
 pub use stats::{CacheStats, RemovalCause};
 pub use weigh::{HeapSize, HeapWeigher, Weigher, alloc_size};
