@@ -24,6 +24,7 @@ mod cache;
 mod load;
 mod lock;
 mod removals;
+mod report;
 mod shard;
 mod slab;
 mod sync;
