@@ -50,6 +50,7 @@ mod allocator;
 mod config;
 mod counters;
 mod reclaimer;
+mod report;
 mod schedule;
 mod stats;
 

@@ -82,7 +82,7 @@ pub struct Reclaimer<T: Send + 'static> {
     tx: RwLock<Option<Sender<Msg<T>>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     /// The background thread, to wake it.
-    thread: Thread,
+    pub(crate) thread: Thread,
     shared: Arc<Shared>,
     inline_below_bytes: u64,
     /// Queue length at which a sender wakes the background thread.
