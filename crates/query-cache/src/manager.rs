@@ -8,13 +8,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cache_traits::{Clock, ManagedCache, MemoryProbe, PressureLevel, Reclaim, SystemClock};
+use cache_traits::{
+    Clock, ManagedCache, MemoryProbe, PressureLevel, Reclaim, ReportSource, SystemClock,
+};
 use crossbeam_channel::Receiver;
 use pressure::{
     LevelChanges, MonitorBuilder, Notice, Notifications, PressureMonitor, Subscribers, Waker,
 };
 use sizing::{Bounds, SharedBudget, Sizer, SizerBuilder};
 
+mod report;
 mod view;
 
 pub use view::{CacheView, ManagerEvent, MemoryView, Response, ResponseTrigger};
@@ -397,6 +400,14 @@ impl MemoryManager {
         }
     }
 
+    /// The manager as a report source: sections `memory` (the process, host and cgroup, the
+    /// limits), `pressure` (level, relief, events, findings) and `sizing` (each cache's budget
+    /// and the sizer's decisions), from the last published view. It holds the view only, so
+    /// a report hub that keeps it does not keep the manager's thread alive.
+    pub fn report_source(&self) -> Arc<dyn ReportSource> {
+        Arc::new(report::ManagerSource(self.shared.clone()))
+    }
+
     /// Stops the thread now, as dropping the last handle does, waiting up to 5 s for it.
     ///
     /// A cache or listener that holds a clone of the manager keeps the thread alive (the
@@ -641,10 +652,12 @@ impl Worker {
             .store(level_code(seen.level), Ordering::Release);
         if let Some(change) = seen.change {
             lock(&self.shared.subscribers).send(change);
-            self.history.push(ManagerEvent::Level(change));
+            self.history
+                .push(sample.unix_millis, ManagerEvent::Level(change));
         }
         if let Some(relief) = seen.relief {
-            self.history.push(ManagerEvent::Relief(relief));
+            self.history
+                .push(sample.unix_millis, ManagerEvent::Relief(relief));
             let trigger = if notice.from_kernel() {
                 ResponseTrigger::Kernel(notice.clone())
             } else {
@@ -657,7 +670,8 @@ impl Worker {
             });
         }
         for decision in self.sizer.tick(now, sizing_limit, seen.level) {
-            self.history.push(ManagerEvent::Sizing(decision.clone()));
+            self.history
+                .push(sample.unix_millis, ManagerEvent::Sizing(decision.clone()));
         }
         if seen.level == PressureLevel::Elevated {
             // High and Critical already asked in the relief.

@@ -380,3 +380,34 @@ fn a_cache_that_calls_back_into_its_manager_neither_stalls_it_nor_keeps_it_alive
     std::thread::sleep(Duration::from_millis(20));
     assert_eq!(probe.taken.load(Ordering::Relaxed), taken);
 }
+
+#[test]
+fn the_manager_reports_memory_pressure_and_budgets() {
+    let s = setup();
+    s.probe.set_used(92);
+    s.clock.advance(Duration::from_secs(1));
+    s.manager.tick_now();
+    let source = s.manager.report_source();
+    let sections = source.sections();
+    let ids: Vec<_> = sections.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["memory", "pressure", "sizing"]);
+    let metric = |section: usize, name: &str, label: Option<&str>| {
+        sections[section]
+            .metrics
+            .iter()
+            .find(|m| m.name == name && label.is_none_or(|l| m.labels.iter().any(|(_, v)| v == l)))
+            .map(|m| m.value)
+    };
+    assert_eq!(metric(0, "memory_limit", Some("cgroup_max")), Some((100 * MIB) as f64));
+    assert_eq!(metric(1, "pressure_level", None), Some(2.0));
+    assert_eq!(metric(1, "relief_actions", Some("shrink")), Some(1.0));
+    assert_eq!(metric(1, "pressure_level_changes", None), Some(1.0));
+    let pressure = &sections[1];
+    assert_eq!(pressure.findings[0].code, "QC-PRESSURE-HIGH");
+    assert!(pressure.events.iter().any(|e| e.kind == "relief" && e.at_unix_millis == 0));
+    let budgets = &sections[2].tables[0];
+    assert_eq!(budgets.rows[0][0], cache_traits::Cell::from("results"));
+    // Holding the source does not keep the manager alive.
+    drop(s.manager);
+    assert_eq!(source.sections().len(), 3);
+}

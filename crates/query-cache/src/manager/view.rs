@@ -79,6 +79,14 @@ pub struct MemoryView {
     pub caches_target: Option<u64>,
     /// Recent events, oldest first (at most 64).
     pub events: Vec<ManagerEvent>,
+    /// When each of `events` happened, in unix milliseconds (the time of its tick's sample).
+    pub event_times: Vec<u64>,
+    /// Level changes since the manager started.
+    pub level_changes: u64,
+    /// Relief actions since the manager started: shrinks at High, hard shrinks at Critical.
+    pub reliefs: [u64; 2],
+    /// Bytes the relief actions freed from the caches, in all.
+    pub relief_freed: u64,
     /// Recent relief responses, oldest first (at most 64).
     pub responses: Vec<Response>,
     /// The kernel notifications the manager waits on.
@@ -175,7 +183,10 @@ impl fmt::Display for MemoryView {
 /// What the thread keeps between ticks to build views.
 #[derive(Default)]
 pub(super) struct History {
-    events: VecDeque<ManagerEvent>,
+    events: VecDeque<(u64, ManagerEvent)>,
+    level_changes: u64,
+    reliefs: [u64; 2],
+    relief_freed: u64,
     responses: VecDeque<Response>,
     ticks: u64,
     kernel_ticks: u64,
@@ -191,8 +202,18 @@ fn push_bounded<T>(q: &mut VecDeque<T>, item: T) {
 }
 
 impl History {
-    pub(super) fn push(&mut self, event: ManagerEvent) {
-        push_bounded(&mut self.events, event);
+    /// Records `event`, which happened at `unix_millis`.
+    pub(super) fn push(&mut self, unix_millis: u64, event: ManagerEvent) {
+        match &event {
+            ManagerEvent::Level(_) => self.level_changes += 1,
+            ManagerEvent::Relief(r) => {
+                let hard = usize::from(r.kind == pressure::ReliefKind::ShrinkHard);
+                self.reliefs[hard] += 1;
+                self.relief_freed = self.relief_freed.saturating_add(r.freed());
+            }
+            _ => {}
+        }
+        push_bounded(&mut self.events, (unix_millis, event));
     }
 
     pub(super) fn respond(&mut self, response: Response) {
@@ -228,7 +249,11 @@ impl History {
                 .map(|sizing| CacheView { sizing })
                 .collect(),
             caches_target: sizer.total_target(),
-            events: self.events.iter().cloned().collect(),
+            events: self.events.iter().map(|(_, e)| e.clone()).collect(),
+            event_times: self.events.iter().map(|&(t, _)| t).collect(),
+            level_changes: self.level_changes,
+            reliefs: self.reliefs,
+            relief_freed: self.relief_freed,
             responses: self.responses.iter().cloned().collect(),
             notifications: notifications.to_vec(),
             kernel_ticks: self.kernel_ticks,
