@@ -10,6 +10,8 @@ mod fuzz;
 mod layering;
 mod miri;
 mod probe;
+mod promtool;
+mod scrape_check;
 mod sim;
 mod squeeze;
 
@@ -30,6 +32,12 @@ commands:
   fuzz ...           the fuzz targets in fuzz/, one after the other (cargo xtask fuzz --help)
   sim ...            trace simulator (cargo xtask sim --help)
   probe [--json]     one live memory sample
+  promtool [--metrics FILE]
+                     the alerting rules through promtool check rules and test rules; FILE through
+                     promtool check metrics
+  scrape-check [--target ADDR] [--spawn CMD...]
+                     a real Prometheus scrapes the endpoint (the demo's by default) and the
+                     query_cache_* series are read back (cargo xtask scrape-check --help)
   miri               cache-core's unsafe code's unit tests under Miri (nightly toolchain)
 ";
 
@@ -48,6 +56,8 @@ fn main() -> Result<()> {
         "fuzz" => fuzz::run(&rest),
         "sim" => sim::run(&rest),
         "probe" => probe::run(&rest),
+        "promtool" => promtool::run(&rest),
+        "scrape-check" => scrape_check::run(&rest),
         "miri" => miri::run(&rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");

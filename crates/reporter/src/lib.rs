@@ -7,6 +7,8 @@
 //! versioned schema), CSV files, a self-contained HTML page, plain text, or the Prometheus
 //! text exposition format.
 
+mod prometheus;
 mod report;
 
+pub use prometheus::{METRIC_PREFIX, PROMETHEUS_CONTENT_TYPE, to_prometheus, write_prometheus};
 pub use report::{Report, ReportKind, SCHEMA_VERSION};
