@@ -7,8 +7,20 @@
 //! versioned schema), CSV files, a self-contained HTML page, plain text, or the Prometheus
 //! text exposition format.
 
+mod csv;
+mod history;
+mod json;
 mod prometheus;
 mod report;
+#[cfg(test)]
+mod testing;
+mod text;
 
+pub use crate::csv::{EVENTS_CSV, FINDINGS_CSV, METRICS_CSV, to_csv_files};
+pub use history::{
+    DEFAULT_MAX_SERIES, DEFAULT_SAMPLES, History, HistoryBuilder, HistoryError, SeriesKey, Trend,
+};
+pub use json::{JsonError, from_json, to_json, to_json_compact};
 pub use prometheus::{METRIC_PREFIX, PROMETHEUS_CONTENT_TYPE, to_prometheus, write_prometheus};
-pub use report::{Report, ReportKind, SCHEMA_VERSION};
+pub use report::{HEADLINE_METRICS, Report, ReportKind, SCHEMA_VERSION, TRENDS_TABLE};
+pub use text::{TextOptions, to_text, to_text_with};
