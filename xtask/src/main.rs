@@ -7,6 +7,7 @@ mod bench;
 mod ci;
 mod demo;
 mod fuzz;
+mod html_check;
 mod layering;
 mod miri;
 mod probe;
@@ -30,6 +31,8 @@ commands:
   squeeze [--quick]  each cache in a 512 MiB memory cgroup (root) while a ballast grows to 400 MiB
   demo               the whole stack on the embedded default workload
   fuzz ...           the fuzz targets in fuzz/, one after the other (cargo xtask fuzz --help)
+  html-check REPORT [--out PNG]
+                     an HTML report in headless Chromium to a screenshot; fails on console messages
   sim ...            trace simulator (cargo xtask sim --help)
   probe [--json]     one live memory sample
   promtool [--metrics FILE]
@@ -54,6 +57,7 @@ fn main() -> Result<()> {
         "squeeze" => squeeze::run(&rest),
         "demo" => demo::run(&rest),
         "fuzz" => fuzz::run(&rest),
+        "html-check" => html_check::run(&rest),
         "sim" => sim::run(&rest),
         "probe" => probe::run(&rest),
         "promtool" => promtool::run(&rest),

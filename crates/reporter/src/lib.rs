@@ -9,6 +9,7 @@
 
 mod csv;
 mod history;
+mod html;
 mod json;
 mod prometheus;
 mod report;
@@ -20,6 +21,7 @@ pub use crate::csv::{EVENTS_CSV, FINDINGS_CSV, METRICS_CSV, to_csv_files};
 pub use history::{
     DEFAULT_MAX_SERIES, DEFAULT_SAMPLES, History, HistoryBuilder, HistoryError, SeriesKey, Trend,
 };
+pub use html::{HtmlOptions, to_html};
 pub use json::{JsonError, from_json, to_json, to_json_compact};
 pub use prometheus::{METRIC_PREFIX, PROMETHEUS_CONTENT_TYPE, to_prometheus, write_prometheus};
 pub use report::{HEADLINE_METRICS, Report, ReportKind, SCHEMA_VERSION, TRENDS_TABLE};
