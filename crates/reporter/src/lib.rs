@@ -13,6 +13,8 @@ mod html;
 mod json;
 mod prometheus;
 mod report;
+#[cfg(feature = "server")]
+mod server;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -25,4 +27,9 @@ pub use html::{HtmlOptions, to_html};
 pub use json::{JsonError, from_json, to_json, to_json_compact};
 pub use prometheus::{METRIC_PREFIX, PROMETHEUS_CONTENT_TYPE, to_prometheus, write_prometheus};
 pub use report::{HEADLINE_METRICS, Report, ReportKind, SCHEMA_VERSION, TRENDS_TABLE};
+#[cfg(feature = "server")]
+pub use server::{
+    DEFAULT_ADDRESS, MAX_REQUEST_HEAD, MAX_URL, MAX_WORKERS, MetricsServer, MetricsServerBuilder,
+    ReportFn, ServerError,
+};
 pub use text::{TextOptions, to_text, to_text_with};
