@@ -21,6 +21,8 @@
 //! | `gc-coord` | on (via `full`) | [`Reclaimer`], [`ReclaimerStats`], [`PurgeKind`] |
 //! | `memory-probe` | on (via `full`) | [`Probe`], [`MemorySample`] readers |
 //! | `manager` | on (via `full`) | [`MemoryManager`], [`pressure`] levels and [`sizing`] budgets |
+//! | `reporter` | on (via `full`) | [`Reports`]: JSON, CSV, HTML, text and Prometheus reports with history; dashboards |
+//! | `server` | on (via `full`) | the metrics endpoint in [`reporting`] (`/metrics`, `/report.json`, `/report.html`) |
 //!
 //! # jemalloc
 //!
@@ -85,6 +87,27 @@ pub use cache_traits::{
 
 #[cfg(feature = "manager")]
 mod manager;
+
+#[cfg(feature = "reporter")]
+mod reports;
+
+#[cfg(feature = "reporter")]
+pub use reports::{Reports, Written, write_report};
+
+#[cfg(feature = "reporter")]
+#[doc(inline)]
+pub use reporter::{History, HtmlOptions, Report, ReportKind};
+
+#[doc(inline)]
+pub use cache_traits::{Finding, Metric, ReportSource, Section, Severity};
+
+/// Reports: renderers, history and (feature `server`) the metrics endpoint (the `reporter`
+/// crate).
+#[cfg(feature = "reporter")]
+pub mod reporting {
+    #[doc(inline)]
+    pub use reporter::*;
+}
 
 #[cfg(feature = "manager")]
 pub use manager::{

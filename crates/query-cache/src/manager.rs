@@ -92,6 +92,10 @@ pub struct MemoryManagerBuilder {
     tick: Duration,
     notifications: bool,
     name: String,
+    #[cfg(feature = "reporter")]
+    reports: Option<crate::Reports>,
+    #[cfg(feature = "reporter")]
+    dashboard: Option<(PathBuf, Duration)>,
 }
 
 impl fmt::Debug for MemoryManagerBuilder {
@@ -119,6 +123,10 @@ impl Default for MemoryManagerBuilder {
             tick: Duration::from_secs(1),
             notifications: true,
             name: "qc-memory".to_owned(),
+            #[cfg(feature = "reporter")]
+            reports: None,
+            #[cfg(feature = "reporter")]
+            dashboard: None,
         }
     }
 }
@@ -218,6 +226,22 @@ impl MemoryManagerBuilder {
         self
     }
 
+    /// Records `reports`' history on every tick (add the manager's own
+    /// [`report_source`](MemoryManager::report_source) to it after `build`).
+    #[cfg(feature = "reporter")]
+    pub fn reports(mut self, reports: crate::Reports) -> Self {
+        self.reports = Some(reports);
+        self
+    }
+
+    /// Writes `report.html` (reloading itself) and `report.json` into `dir` every `every`, by
+    /// atomic replace, from the hub given to [`reports`](Self::reports).
+    #[cfg(feature = "reporter")]
+    pub fn dashboard(mut self, dir: impl Into<PathBuf>, every: Duration) -> Self {
+        self.dashboard = Some((dir.into(), every));
+        self
+    }
+
     /// The background thread's name (default `qc-memory`).
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
@@ -281,6 +305,14 @@ impl MemoryManagerBuilder {
             tick: self.tick,
             notes,
             history: view::History::default(),
+            #[cfg(feature = "reporter")]
+            reports: self.reports,
+            #[cfg(feature = "reporter")]
+            dashboard: self.dashboard.map(|(dir, every)| Dashboard {
+                dir,
+                every,
+                last: None,
+            }),
         };
         let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
         let thread = std::thread::Builder::new()
@@ -588,6 +620,18 @@ struct Worker {
     tick: Duration,
     notes: Notes,
     history: view::History,
+    #[cfg(feature = "reporter")]
+    reports: Option<crate::Reports>,
+    #[cfg(feature = "reporter")]
+    dashboard: Option<Dashboard>,
+}
+
+/// Where and how often the dashboard is written.
+#[cfg(feature = "reporter")]
+struct Dashboard {
+    dir: PathBuf,
+    every: Duration,
+    last: Option<Instant>,
 }
 
 impl Worker {
@@ -693,6 +737,24 @@ impl Worker {
             notice.from_kernel(),
         );
         *lock(&self.shared.view) = Arc::new(view);
+        #[cfg(feature = "reporter")]
+        self.report();
+    }
+
+    /// Records the hub's history and writes the dashboard when it is due.
+    #[cfg(feature = "reporter")]
+    fn report(&mut self) {
+        let Some(reports) = &self.reports else { return };
+        reports.record();
+        if let Some(d) = &mut self.dashboard
+            && d.last.is_none_or(|last| last.elapsed() >= d.every)
+        {
+            d.last = Some(Instant::now());
+            let refresh = u32::try_from(d.every.as_secs().max(1)).unwrap_or(u32::MAX);
+            if let Err(e) = reports.write_dashboard(&d.dir, refresh) {
+                tracing::warn!(dir = %d.dir.display(), error = %e, "could not write the dashboard");
+            }
+        }
     }
 }
 

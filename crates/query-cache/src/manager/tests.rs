@@ -398,13 +398,21 @@ fn the_manager_reports_memory_pressure_and_budgets() {
             .find(|m| m.name == name && label.is_none_or(|l| m.labels.iter().any(|(_, v)| v == l)))
             .map(|m| m.value)
     };
-    assert_eq!(metric(0, "memory_limit", Some("cgroup_max")), Some((100 * MIB) as f64));
+    assert_eq!(
+        metric(0, "memory_limit", Some("cgroup_max")),
+        Some((100 * MIB) as f64)
+    );
     assert_eq!(metric(1, "pressure_level", None), Some(2.0));
     assert_eq!(metric(1, "relief_actions", Some("shrink")), Some(1.0));
     assert_eq!(metric(1, "pressure_level_changes", None), Some(1.0));
     let pressure = &sections[1];
     assert_eq!(pressure.findings[0].code, "QC-PRESSURE-HIGH");
-    assert!(pressure.events.iter().any(|e| e.kind == "relief" && e.at_unix_millis == 0));
+    assert!(
+        pressure
+            .events
+            .iter()
+            .any(|e| e.kind == "relief" && e.at_unix_millis == 0)
+    );
     let budgets = &sections[2].tables[0];
     assert_eq!(budgets.rows[0][0], cache_traits::Cell::from("results"));
     // Holding the source does not keep the manager alive.

@@ -77,7 +77,8 @@ pub struct MemoryView {
     pub caches: Vec<CacheView>,
     /// The caches' total target on the last tick.
     pub caches_target: Option<u64>,
-    /// Recent events, oldest first (at most 64).
+    /// Recent events, oldest first: the last 64 level changes and relief actions, and the
+    /// last 64 sizing decisions.
     pub events: Vec<ManagerEvent>,
     /// When each of `events` happened, in unix milliseconds (the time of its tick's sample).
     pub event_times: Vec<u64>,
@@ -183,7 +184,10 @@ impl fmt::Display for MemoryView {
 /// What the thread keeps between ticks to build views.
 #[derive(Default)]
 pub(super) struct History {
+    /// Level changes and relief actions.
     events: VecDeque<(u64, ManagerEvent)>,
+    /// Sizing decisions, kept apart so that a busy sizer does not push level changes out.
+    decisions: VecDeque<(u64, ManagerEvent)>,
     level_changes: u64,
     reliefs: [u64; 2],
     relief_freed: u64,
@@ -213,7 +217,11 @@ impl History {
             }
             _ => {}
         }
-        push_bounded(&mut self.events, (unix_millis, event));
+        let ring = match event {
+            ManagerEvent::Sizing(_) => &mut self.decisions,
+            _ => &mut self.events,
+        };
+        push_bounded(ring, (unix_millis, event));
     }
 
     pub(super) fn respond(&mut self, response: Response) {
@@ -236,6 +244,10 @@ impl History {
         self.kernel_ticks += u64::from(from_kernel);
         self.max_tick = self.max_tick.max(took);
         self.busy += took;
+        // Both rings are in time order; merge them, level changes first on a tie.
+        let mut merged: Vec<&(u64, ManagerEvent)> = self.events.iter().collect();
+        merged.extend(self.decisions.iter());
+        merged.sort_by_key(|(t, e)| (*t, matches!(e, ManagerEvent::Sizing(_))));
         MemoryView {
             ticks: self.ticks,
             sample: *sample,
@@ -249,8 +261,8 @@ impl History {
                 .map(|sizing| CacheView { sizing })
                 .collect(),
             caches_target: sizer.total_target(),
-            events: self.events.iter().map(|(_, e)| e.clone()).collect(),
-            event_times: self.events.iter().map(|&(t, _)| t).collect(),
+            events: merged.iter().map(|(_, e)| e.clone()).collect(),
+            event_times: merged.iter().map(|(t, _)| *t).collect(),
             level_changes: self.level_changes,
             reliefs: self.reliefs,
             relief_freed: self.relief_freed,
