@@ -1,233 +1,552 @@
-//! The demo behind `cargo xtask demo`: a query service's read path on an embedded workload.
+//! The demo behind `cargo xtask demo`: the whole stack on an embedded query workload, ending
+//! in a report folder.
 //!
-//! Two worker threads answer "queries" drawn from a skewed (Zipf 1.0) distribution over 100,000
-//! distinct queries. A miss runs the "database": it builds a result of 1 to 20 rows and costs
-//! about 10 µs of CPU. Results are cached by query text under a budget of at most 32 MiB with a
-//! 60 s TTL.
+//! A query layer caches three kinds of results, each in a cache of its own under one shared
+//! budget ("query"), as a retrieval-augmented service would:
 //!
-//! A `MemoryManager` watches the process: the demo gives it a ceiling for the resident set
-//! (what a container limit would be), sized so that the warm cache fits below the sizer's goal
-//! (0.75 of the ceiling). Midway, a ballast outside the cache grows to about a third of the
-//! ceiling, as another part of a service might. The manager sees the resident set approach the
-//! ceiling, raises the pressure level, shrinks the cache (relief at High, then the sizer's
-//! budget), and after the ballast is freed and the level falls, grows the cache back. Level
-//! changes, relief actions and sizing decisions are printed as they happen.
+//! - `embeddings`: 384-float vectors (1.5 KiB) for 50,000 texts, Zipf 0.9, 20 µs to compute;
+//! - `search`: 5 to 20 hits with snippets (1 to 3 KiB) for 100,000 queries, Zipf 1.0, 15 µs;
+//! - `project`: 4 to 16 KiB of project context for 5,000 projects, Zipf 1.1, 40 µs.
 //!
-//! The process runs on jemalloc. Evicted results go to a `Reclaimer` with its default threshold,
-//! 512 bytes of weight (key, rows and the cache's 83 bytes of overhead per entry): results of 5
-//! rows or more (8 to 23 allocations) are dropped on the reclaimer's background thread, lighter
-//! ones inline (`cargo xtask bench reclaim sweep` measures both). Its decay time is 1 s, so
-//! freed pages (the ballast's too) go back to the OS within about a second.
+//! Two threads send 40 % search, 40 % embedding and 20 % project requests, read-through.
+//! The run has five phases: warm-up, steady state, a shift in popularity (the hot keys move),
+//! a memory squeeze (a ballast outside the caches grows to half the memory ceiling) and the
+//! recovery after it is freed. A `MemoryManager` watches the process under a ceiling for its
+//! resident set (what a container limit would be): it raises the pressure level, shrinks the
+//! caches, and grows them back; its level changes, relief actions and sizing decisions are
+//! printed as they happen.
+//!
+//! Every component reports to one `Reports` hub, recorded on every tick of the manager, with a
+//! dashboard (`report.html` reloading itself, `report.json`) rewritten every two seconds. At
+//! the end the folder holds `report.html`, `report.json`, `report.txt`, `metrics.prom` and
+//! `csv/*.csv`.
+//!
+//! ```text
+//! cargo xtask demo [--out DIR] [--trace FILE] [--serve ADDR] [--quick]
+//! ```
+//!
+//! `--trace FILE` replays a recorded trace (any format `cargo xtask sim` reads) through one
+//! cache instead; `--serve ADDR` keeps `/metrics`, `/report.json` and `/report.html` up on
+//! ADDR until interrupted; `--quick` runs a shorter workload.
 
 use std::hint::black_box;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use query_cache::{
     Bounds, Cache, HeapSize, ManagerEvent, MemoryManager, MemoryProbe, MemorySample, Probe,
-    Reclaim, Reclaimer, RemovalCause,
+    Reclaim, Reclaimer, ReportKind, Reports, SharedBudget,
 };
 
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// One row of a query result.
-struct Row {
-    id: u64,
-    name: String,
-    score: f64,
+const MIB: u64 = 1 << 20;
+const THREADS: usize = 2;
+
+/// One search hit.
+#[allow(dead_code)] // a real hit's fields; the demo only caches them
+struct Hit {
+    doc: u64,
+    score: f32,
+    snippet: String,
 }
 
-impl HeapSize for Row {
+/// A cached query result.
+#[allow(dead_code)] // the vectors and texts are cached, never read back
+enum Payload {
+    Embedding(Vec<f32>),
+    Search(Vec<Hit>),
+    Context(String),
+    /// A replayed trace's value: only its size matters.
+    Blob(Vec<u8>),
+}
+
+impl HeapSize for Payload {
     fn heap_size(&self) -> usize {
-        self.name.heap_size()
+        match self {
+            Payload::Embedding(v) => v.heap_size(),
+            Payload::Search(hits) => hits.heap_size(),
+            Payload::Context(s) => s.heap_size(),
+            Payload::Blob(b) => b.heap_size(),
+        }
     }
 }
 
-/// A query result, shared between the cache and its readers.
-type Rows = Arc<Vec<Row>>;
+impl HeapSize for Hit {
+    fn heap_size(&self) -> usize {
+        self.snippet.heap_size()
+    }
+}
 
-const QUERIES: u64 = 100_000;
-const REQUESTS_PER_THREAD: usize = 200_000;
-const THREADS: usize = 2;
+type Answer = Arc<Payload>;
+type QueryCache = Cache<String, Answer>;
+
+/// A kind of query: its cache, its popularity and what a miss costs.
+struct Namespace {
+    name: &'static str,
+    cache: Arc<QueryCache>,
+    zipf: Zipf,
+    /// Keys `offset..offset + n` are the ones asked for; the shift moves the offset.
+    keys: u64,
+    cost: Duration,
+    build: fn(u64) -> Payload,
+}
+
+fn embedding(k: u64) -> Payload {
+    Payload::Embedding(
+        (0..384)
+            .map(|i| ((k * 31 + i) % 997) as f32 / 997.0)
+            .collect(),
+    )
+}
+
+fn search(k: u64) -> Payload {
+    let n = 5 + (k * 7919 % 16);
+    Payload::Search(
+        (0..n)
+            .map(|i| Hit {
+                doc: k * 100 + i,
+                score: 1.0 / (i + 1) as f32,
+                snippet: format!("result {i} for query {k}: {}", "lorem ipsum ".repeat(8)),
+            })
+            .collect(),
+    )
+}
+
+fn context(k: u64) -> Payload {
+    let kib = 4 + (k * 104_729 % 13);
+    Payload::Context("fn main() { /* project context */ }\n".repeat((kib * 1024 / 36) as usize))
+}
+
+fn blob(bytes: u64) -> Payload {
+    Payload::Blob(vec![0u8; bytes as usize])
+}
+
+struct Args {
+    out: PathBuf,
+    trace: Option<PathBuf>,
+    serve: Option<String>,
+    quick: bool,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        out: PathBuf::from("target/demo"),
+        trace: None,
+        serve: None,
+        quick: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |flag: &str| {
+            it.next()
+                .unwrap_or_else(|| fail(&format!("{flag} takes a value")))
+        };
+        match arg.as_str() {
+            "--out" => args.out = PathBuf::from(value("--out")),
+            "--trace" => args.trace = Some(PathBuf::from(value("--trace"))),
+            "--serve" => args.serve = Some(value("--serve")),
+            "--quick" => args.quick = true,
+            "-h" | "--help" => {
+                println!("cargo xtask demo [--out DIR] [--trace FILE] [--serve ADDR] [--quick]");
+                std::process::exit(0);
+            }
+            other => fail(&format!(
+                "unknown argument `{other}`; the demo takes --out DIR, --trace FILE, --serve ADDR and --quick"
+            )),
+        }
+    }
+    args
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("demo: {msg}");
+    std::process::exit(2)
+}
 
 fn main() {
-    let probe = Probe::new();
-    // The default `inline_below_bytes` (512): evicted results of 5 rows or more go to the
-    // reclaimer's thread, lighter ones are freed on the request thread (see the module docs).
+    let args = parse_args();
+    let probe = Arc::new(Probe::new());
     let reclaimer = Arc::new(
-        Reclaimer::<(String, Rows)>::builder()
-            .purge_after_bytes(8 << 20)
+        Reclaimer::<(String, Answer)>::builder()
+            .purge_after_bytes(8 * MIB)
             .dirty_decay_ms(1000)
             .build()
-            .unwrap_or_else(|e| panic!("demo configuration: {e}")),
+            .unwrap_or_else(|e| fail(&format!("reclaimer: {e}"))),
     );
-    let cache: Arc<Cache<String, Rows>> = Arc::new(
-        Cache::builder()
-            .name("query-results")
-            .max_bytes(32 << 20)
-            .time_to_live(Duration::from_secs(60))
-            .reclaimer(reclaimer.clone() as Arc<dyn Reclaim<(String, Rows)>>)
-            .build()
-            .unwrap_or_else(|e| panic!("demo configuration: {e}")),
-    );
-    let baseline = probe.sample();
+    let new_cache = |name: &str, max: u64| {
+        Arc::new(
+            Cache::builder()
+                .name(name)
+                .max_bytes(max)
+                .time_to_live(Duration::from_secs(600))
+                .reclaimer(reclaimer.clone() as Arc<dyn Reclaim<(String, Answer)>>)
+                .build()
+                .unwrap_or_else(|e| fail(&format!("cache {name}: {e}"))),
+        )
+    };
+    let namespaces: Vec<Namespace> = match &args.trace {
+        None => vec![
+            Namespace {
+                name: "search",
+                cache: new_cache("search", 24 * MIB),
+                zipf: Zipf::new(100_000, 1.0),
+                keys: 100_000,
+                cost: Duration::from_micros(15),
+                build: search,
+            },
+            Namespace {
+                name: "embeddings",
+                cache: new_cache("embeddings", 24 * MIB),
+                zipf: Zipf::new(50_000, 0.9),
+                keys: 50_000,
+                cost: Duration::from_micros(20),
+                build: embedding,
+            },
+            Namespace {
+                name: "project",
+                cache: new_cache("project", 16 * MIB),
+                zipf: Zipf::new(5_000, 1.1),
+                keys: 5_000,
+                cost: Duration::from_micros(40),
+                build: context,
+            },
+        ],
+        Some(_) => vec![Namespace {
+            name: "trace",
+            cache: new_cache("trace", 64 * MIB),
+            zipf: Zipf::new(1, 1.0),
+            keys: 1,
+            cost: Duration::from_micros(10),
+            build: |_| blob(4096),
+        }],
+    };
+    let reports = Reports::new("query-cache demo");
+    for ns in &namespaces {
+        reports.add_source(ns.cache.clone());
+    }
+    reports.add_source(reclaimer.clone());
 
-    println!(
-        "query-cache demo: {THREADS} threads, {REQUESTS_PER_THREAD} requests each, {QUERIES} distinct queries (Zipf 1.0)"
-    );
-    println!(
-        "cache: {} shards, budget {} MiB, {} bytes overhead per entry, TTL 60 s\n",
-        cache.shard_count(),
-        cache.capacity() >> 20,
-        cache.entry_overhead()
-    );
+    let multi = MultiProgress::new();
+    let say = |line: String| print_line(&multi, line);
+    say(format!(
+        "query-cache demo: {} thread(s); caches {}; report folder {}",
+        THREADS,
+        namespaces
+            .iter()
+            .map(|n| format!("{} ({} MiB)", n.name, n.cache.capacity() / MIB))
+            .collect::<Vec<_>>()
+            .join(", "),
+        args.out.display()
+    ));
 
-    let zipf = Zipf::new(QUERIES, 1.0);
-    let db_nanos = AtomicU64::new(0);
-    let phase = |label: &str, requests: usize, seed: u64| {
+    let trace = args.trace.as_ref().map(|path| {
+        query_cache::policies::trace::Trace::read(path, None)
+            .unwrap_or_else(|e| fail(&format!("cannot read the trace {}: {e}", path.display())))
+    });
+    // Synthetic phases run for a time; a trace's quarters run through their requests.
+    let secs = |full: u64, quick: u64| {
+        Len::Time(Duration::from_secs(if args.quick { quick } else { full }))
+    };
+    let phases: Vec<(&str, Len)> = match &trace {
+        None => vec![
+            ("warm-up", secs(3, 1)),
+            ("steady state", secs(5, 2)),
+            ("popularity shift", secs(5, 2)),
+            ("memory squeeze", secs(6, 3)),
+            ("recovery", secs(6, 3)),
+        ],
+        Some(t) => {
+            let part = t.len() / THREADS / 4;
+            vec![
+                ("trace, first quarter", Len::Requests(part)),
+                ("trace, second quarter", Len::Requests(part)),
+                ("trace, third quarter (memory squeeze)", Len::Requests(part)),
+                ("trace, last quarter (recovery)", Len::Requests(part)),
+            ]
+        }
+    };
+
+    // Warm up before the manager starts, so its ceiling fits the warm process.
+    let offset = AtomicU64::new(0);
+    let loads = AtomicU64::new(0);
+    let run_phase = |label: &str, len: Len, seed: u64, trace_part: usize| {
+        let (total, unit) = match len {
+            Len::Time(d) => (u64::try_from(d.as_millis()).unwrap_or(u64::MAX), "ms"),
+            Len::Requests(n) => ((n * THREADS) as u64, "requests"),
+        };
+        let bar = multi.add(ProgressBar::new(total));
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{prefix:<38}} [{{bar:30}}] {{pos:>7}}/{{len:7}} {unit} {{msg}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(label.to_owned());
+        let before = totals(&namespaces);
         let started = Instant::now();
-        let before = cache.stats();
         std::thread::scope(|s| {
             for t in 0..THREADS {
-                let (cache, zipf, db_nanos) = (&*cache, &zipf, &db_nanos);
+                let (namespaces, bar, offset, loads, trace) =
+                    (&namespaces, &bar, &offset, &loads, &trace);
                 s.spawn(move || {
                     let mut rng = seed.wrapping_add(t as u64 * 0x9E37_79B9);
-                    for _ in 0..requests {
-                        let q = zipf.sample(&mut rng);
-                        let sql = format!("SELECT id, name, score FROM items WHERE category = {q}");
-                        let rows = cache
-                            .get_or_insert_with(sql, || run_query(q, db_nanos))
-                            .unwrap_or_else(|e| panic!("load failed: {e}"));
-                        black_box(rows.len());
+                    for i in 0.. {
+                        match (len, trace) {
+                            (Len::Requests(n), Some(tr)) => {
+                                if i >= n {
+                                    break;
+                                }
+                                let idx = (trace_part * THREADS + t) * n + i;
+                                if idx < tr.len() {
+                                    replay(&namespaces[0], tr, idx, loads);
+                                }
+                                if i % 1024 == 1023 {
+                                    bar.inc(1024);
+                                }
+                            }
+                            (Len::Time(d), _) => {
+                                let r = next(&mut rng) % 10;
+                                let ns = &namespaces[if r < 4 {
+                                    0
+                                } else if r < 8 {
+                                    1
+                                } else {
+                                    2
+                                }];
+                                let k = (ns.zipf.sample(&mut rng)
+                                    + offset.load(Ordering::Relaxed) * ns.keys / 2)
+                                    % ns.keys;
+                                request(ns, k, loads);
+                                if i % 256 == 255 {
+                                    let elapsed = started.elapsed();
+                                    if elapsed >= d {
+                                        break;
+                                    }
+                                    if t == 0 {
+                                        bar.set_position(elapsed.as_millis() as u64);
+                                    }
+                                }
+                            }
+                            _ => break,
+                        }
                     }
                 });
             }
         });
-        let elapsed = started.elapsed();
-        let after = cache.stats();
-        let gets = after.gets() - before.gets();
-        let hits = after.hits - before.hits;
-        println!(
-            "{label:<28} {:>7.2} s  {:>6.2} M req/s  hit ratio {:>5.1} %  loads {:>7}  entries {:>7}  {:>5.1} of {:>2} MiB",
-            elapsed.as_secs_f64(),
-            gets as f64 / elapsed.as_secs_f64() / 1e6,
-            100.0 * hits as f64 / gets.max(1) as f64,
-            after.load_successes - before.load_successes,
-            cache.entry_count(),
-            cache.weighted_size() as f64 / (1 << 20) as f64,
-            cache.capacity() >> 20,
+        let after = totals(&namespaces);
+        let (hits, gets) = (after.0 - before.0, after.1 - before.1);
+        let done = format!(
+            "{:>5.2} s, {:>6.2} M requests/s, hit ratio {:>5.1} %",
+            started.elapsed().as_secs_f64(),
+            gets as f64 / started.elapsed().as_secs_f64() / 1e6,
+            100.0 * hits as f64 / gets.max(1) as f64
         );
+        if multi.is_hidden() {
+            println!("{label:<38} {done}");
+        }
+        bar.set_position(total);
+        bar.finish_with_message(done);
     };
 
-    memory_line("at start", &baseline);
-    phase("warm-up, 32 MiB budget", REQUESTS_PER_THREAD / 4, 1);
+    let (first, rest) = phases.split_first().unwrap_or_else(|| fail("no phases"));
+    run_phase(first.0, first.1, 1, 0);
     reclaimer.flush();
     let warm = probe.sample();
-    memory_line("after warm-up", &warm);
-
-    // The ceiling a container limit would set: room for the full 32 MiB budget (about 40 MiB
-    // resident with the allocator's overhead) below the sizer's goal of 0.75 of it.
-    let rss = warm.process_rss.unwrap_or(64 << 20);
-    let ceiling = (rss + (24 << 20)) * 4 / 3;
+    let rss = warm.process_rss.unwrap_or(128 * MIB);
+    let full = namespaces.iter().map(|n| n.cache.capacity()).sum::<u64>();
+    // Room for every cache at its full budget (with about 25 % allocator overhead) below the
+    // sizer's goal, 0.75 of the ceiling.
+    let ceiling = (rss + full * 5 / 4) * 4 / 3;
+    let mut budget = SharedBudget::new("query");
+    for ns in &namespaces {
+        let cap = ns.cache.capacity();
+        budget = budget.cache(ns.cache.clone(), Bounds::new(cap / 16, cap), 1.0);
+    }
     let manager = MemoryManager::builder()
-        .cache(cache.clone(), Bounds::new(2 << 20, 32 << 20))
+        .shared_budget(budget)
         .reclaimer(reclaimer.clone())
-        .probe(Arc::new(Probe::new()) as Arc<dyn MemoryProbe>)
+        .probe(probe.clone() as Arc<dyn MemoryProbe>)
         .ceiling(ceiling)
         .tick(Duration::from_millis(250))
         .pressure(query_cache::pressure::PressureMonitor::builder().hold(Duration::from_secs(2)))
         .sizing(query_cache::sizing::Sizer::builder().cool_down(Duration::from_secs(2)))
+        .reports(reports.clone())
+        .dashboard(&args.out, Duration::from_secs(2))
         .build()
-        .unwrap_or_else(|e| panic!("demo configuration: {e}"));
+        .unwrap_or_else(|e| fail(&format!("memory manager: {e}")));
+    reports.add_source(manager.report_source());
     manager.tick_now();
-    println!(
-        "-- memory manager on: ceiling {:.0} MiB for the resident set, tick 250 ms, hold 2 s; kernel notifications: {} --",
-        ceiling as f64 / (1 << 20) as f64,
-        match manager.view().notifications.len() {
-            0 => "none".to_string(),
-            n => format!("{n} ({})", manager.view().notifications.join(", ")),
+    say(format!(
+        "memory manager: ceiling {} MiB for the resident set (now {} MiB), tick 250 ms; kernel notifications: {}",
+        ceiling / MIB,
+        rss / MIB,
+        match manager.view().notifications.join(", ") {
+            s if s.is_empty() => "none".to_owned(),
+            s => s,
         }
-    );
-    let printer = EventPrinter::start(manager.clone());
+    ));
+    let printer = EventPrinter::start(manager.clone(), multi.clone());
 
-    phase("steady state", REQUESTS_PER_THREAD, 2);
-    let ballast_bytes = ceiling * 2 / 5;
-    println!(
-        "-- a ballast outside the cache grows to {:.0} MiB --",
-        ballast_bytes as f64 / (1 << 20) as f64
-    );
-    let ballast = std::thread::scope(|s| {
-        let grow = s.spawn(|| grow_ballast(ballast_bytes));
-        phase("under pressure", REQUESTS_PER_THREAD, 3);
-        grow.join().unwrap_or_default()
-    });
-    memory_line("with the ballast", &probe.sample());
-    drop(ballast);
-    println!("-- the ballast is freed --");
-    phase("pressure gone", REQUESTS_PER_THREAD, 4);
-    std::thread::sleep(Duration::from_secs(4));
-    phase("grown back", REQUESTS_PER_THREAD, 5);
+    for (i, &(label, len)) in rest.iter().enumerate() {
+        let seed = i as u64 + 2;
+        let part = i + 1;
+        if label.contains("shift") {
+            offset.store(1, Ordering::Relaxed);
+            say("-- the popular keys move: yesterday's hot queries go cold --".to_owned());
+        }
+        if label.contains("squeeze") {
+            let ballast_bytes = ceiling / 2;
+            say(format!(
+                "-- a ballast outside the caches grows to {} MiB --",
+                ballast_bytes / MIB
+            ));
+            let ballast = std::thread::scope(|s| {
+                let grow = s.spawn(|| grow_ballast(ballast_bytes));
+                run_phase(label, len, seed, part);
+                grow.join().unwrap_or_default()
+            });
+            say(memory_line("with the ballast", &probe.sample()));
+            drop(ballast);
+            say("-- the ballast is freed --".to_owned());
+            continue;
+        }
+        run_phase(label, len, seed, part);
+    }
+    // Let the level fall and the caches grow back before the last look.
+    let deadline = Instant::now() + Duration::from_secs(if args.quick { 3 } else { 8 });
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
     reclaimer.flush();
-    memory_line("at the end", &probe.sample());
+    manager.tick_now();
     printer.stop();
-    println!(
+    say(memory_line("at the end", &probe.sample()));
+    say(format!(
         "\nthe memory manager's view\n{}",
         indent(&manager.view().to_string())
-    );
+    ));
 
-    let s = cache.stats();
-    println!("\nwhat the cache did");
-    println!("  requests          {:>12}", s.gets());
+    let written = reports.write(&args.out, None).unwrap_or_else(|e| {
+        fail(&format!(
+            "cannot write the report to {}: {e}",
+            args.out.display()
+        ))
+    });
+    let dir = std::fs::canonicalize(&written.dir).unwrap_or(written.dir.clone());
+    let csv = written
+        .files
+        .iter()
+        .filter(|f| f.starts_with("csv"))
+        .count();
+    println!("\nreport folder: {}", dir.display());
     println!(
-        "  hits              {:>12}  ({:.1} %)",
-        s.hits,
-        100.0 * s.hit_ratio()
+        "  report.html   open it in a browser: charts of memory, hit ratio and pressure, findings, tables"
     );
-    println!(
-        "  loads             {:>12}  ({:.1} ms of database time, {:.1} µs each)",
-        s.load_successes,
-        db_nanos.load(Ordering::Relaxed) as f64 / 1e6,
-        s.load_nanos as f64 / s.load_successes.max(1) as f64 / 1e3
-    );
-    for &cause in RemovalCause::ALL {
-        println!(
-            "  removed: {:<8} {:>12}  ({:.1} MiB)",
-            cause.as_str(),
-            s.removals(cause),
-            s.removed_weight_of(cause) as f64 / (1 << 20) as f64
-        );
+    println!("  report.json   the same, versioned (docs/report.schema.json)");
+    println!("  report.txt    for a terminal");
+    println!("  metrics.prom  the Prometheus text format");
+    println!("  csv/          {csv} files, one per table and series");
+    let summary = reports.report(ReportKind::Summary);
+    let findings: Vec<_> = summary.sections.iter().flat_map(|s| &s.findings).collect();
+    if !findings.is_empty() {
+        println!("findings:");
+        for f in findings {
+            println!("  [{}] {} {}", f.severity.as_str(), f.code, f.title);
+        }
     }
-    // Every evicted result is counted once: dropped on the reclaimer's thread, or freed inline by
-    // the thread that evicted it (a request thread, or the budget cut's) because it was lighter
-    // than the threshold or the queue was full.
-    let r = reclaimer.stats();
-    let threshold = reclaimer.inline_below_bytes();
+
+    if let Some(addr) = &args.serve {
+        serve(addr, &reports, &manager);
+    }
+}
+
+/// Serves the endpoint on `addr` until the process is interrupted; the manager keeps ticking.
+fn serve(addr: &str, reports: &Reports, manager: &MemoryManager) {
+    let hub = reports.clone();
+    let server = query_cache::reporting::MetricsServer::builder()
+        .address(addr)
+        .report(move || hub.report(ReportKind::Detailed))
+        .start()
+        .unwrap_or_else(|e| fail(&format!("cannot serve on {addr}: {e}")));
     println!(
-        "  reclaimer thread  {:>12}  evicted results dropped there ({:.1} MiB): those of {threshold} bytes or more",
-        r.dropped_background,
-        r.dropped_background_bytes as f64 / (1 << 20) as f64,
+        "serving http://{}/metrics, /report.json and /report.html until interrupted (Ctrl-C)",
+        server.local_addr()
     );
-    println!(
-        "  dropped inline    {:>12}  evicted results freed by the thread that evicted them ({:.1} MiB): {} lighter than {threshold} bytes, {} because the queue was full",
-        r.dropped_inline,
-        r.dropped_inline_bytes as f64 / (1 << 20) as f64,
-        r.dropped_inline - r.queue_full,
-        r.queue_full,
-    );
-    println!(
-        "  purges            {:>12}  ({:.1} MiB returned to the OS)",
-        r.purges.completed,
-        r.purges.returned_bytes as f64 / (1 << 20) as f64,
-    );
-    println!(
-        "  now holding       {:>12}  entries, {:.1} MiB charged of {} MiB; tables and slabs {:.1} MiB",
-        cache.entry_count(),
-        cache.weighted_size() as f64 / (1 << 20) as f64,
-        cache.capacity() >> 20,
-        cache.structure_bytes() as f64 / (1 << 20) as f64
-    );
+    let _keep = manager.clone();
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// One read-through request for key `k` of `ns`.
+fn request(ns: &Namespace, k: u64, loads: &AtomicU64) {
+    let key = format!("{}:{k}", ns.name);
+    let answer = ns
+        .cache
+        .get_or_insert_with(key, || {
+            let started = Instant::now();
+            let value = (ns.build)(k);
+            while started.elapsed() < ns.cost {
+                std::hint::spin_loop();
+            }
+            loads.fetch_add(1, Ordering::Relaxed);
+            Arc::new(value)
+        })
+        .unwrap_or_else(|e| fail(&format!("load failed: {e}")));
+    black_box(&answer);
+}
+
+/// Request `idx` of a recorded trace, with the trace's size when it has one.
+fn replay(
+    ns: &Namespace,
+    trace: &query_cache::policies::trace::Trace,
+    idx: usize,
+    loads: &AtomicU64,
+) {
+    let key = format!("trace:{}", trace.keys()[idx]);
+    let bytes = if trace.is_weighted() {
+        trace.weight(idx)
+    } else {
+        4096
+    };
+    let answer = ns
+        .cache
+        .get_or_insert_with(key, || {
+            loads.fetch_add(1, Ordering::Relaxed);
+            Arc::new(blob(bytes.min(64 * MIB)))
+        })
+        .unwrap_or_else(|e| fail(&format!("load failed: {e}")));
+    black_box(&answer);
+}
+
+/// How long a phase runs.
+#[derive(Clone, Copy)]
+enum Len {
+    /// For a time.
+    Time(Duration),
+    /// Through this many requests per thread.
+    Requests(usize),
+}
+
+/// Hits and lookups of every cache so far.
+fn totals(namespaces: &[Namespace]) -> (u64, u64) {
+    namespaces.iter().fold((0, 0), |(h, g), ns| {
+        let s = ns.cache.stats();
+        (h + s.hits, g + s.gets())
+    })
+}
+
+fn next(state: &mut u64) -> u64 {
+    *state = state
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    *state >> 33
 }
 
 /// Allocates `bytes` in 4 MiB chunks, touching every page, over about two seconds.
@@ -242,24 +561,48 @@ fn grow_ballast(bytes: u64) -> Vec<Vec<u8>> {
     ballast
 }
 
+/// Prints a line above the progress bars, or plainly when there are none (not a terminal).
+fn print_line(multi: &MultiProgress, line: String) {
+    if multi.is_hidden() {
+        println!("{line}");
+    } else {
+        let _ = multi.println(line);
+    }
+}
+
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }
 
-/// Prints the manager's events as they happen, from its view after each tick.
+/// What the process holds: the allocator's figures and the resident set.
+fn memory_line(label: &str, s: &MemorySample) -> String {
+    let mib = |v: Option<u64>| {
+        v.map_or("unknown".to_string(), |b| {
+            format!("{:.1} MiB", b as f64 / MIB as f64)
+        })
+    };
+    format!(
+        "  memory {label:<18} allocated {:>9}  resident {:>9}  RSS {:>9}",
+        mib(s.allocator.allocated),
+        mib(s.allocator.resident),
+        mib(s.process_rss),
+    )
+}
+
+/// Prints the manager's events as they happen, above the progress bars.
 struct EventPrinter {
-    stop: Arc<std::sync::atomic::AtomicBool>,
+    stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl EventPrinter {
-    fn start(manager: MemoryManager) -> Self {
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    fn start(manager: MemoryManager, multi: MultiProgress) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
         let done = stop.clone();
         let thread = std::thread::spawn(move || {
+            let origin = Instant::now();
             let mut printed = 0u64;
             let mut last_held = None;
-            let origin = Instant::now();
             loop {
                 let finishing = done.load(Ordering::Relaxed);
                 let view = manager.view();
@@ -270,8 +613,8 @@ impl EventPrinter {
                         continue;
                     }
                     printed = printed.max(at);
-                    // A growth held back is news once, not on every tick.
                     if let ManagerEvent::Sizing(d) = event {
+                        // A growth held back is news once, not on every tick.
                         let held = (d.from == d.to).then_some(d.reason);
                         if held.is_some() && held == last_held {
                             continue;
@@ -279,7 +622,7 @@ impl EventPrinter {
                         last_held = held;
                     }
                     let t = origin.elapsed().as_secs_f64();
-                    println!("  [{t:>5.1} s] {}", describe(event));
+                    print_line(&multi, format!("  [{t:>5.1} s] {}", describe(event)));
                 }
                 if finishing {
                     break;
@@ -306,7 +649,7 @@ fn event_time(event: &ManagerEvent) -> u64 {
 }
 
 fn describe(event: &ManagerEvent) -> String {
-    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    let mib = |b: u64| b as f64 / MIB as f64;
     match event {
         ManagerEvent::Level(c) => format!(
             "level {} -> {}{}",
@@ -339,43 +682,6 @@ fn describe(event: &ManagerEvent) -> String {
     }
 }
 
-/// Prints what the process holds: the allocator's figures and the resident set.
-fn memory_line(label: &str, s: &MemorySample) {
-    let mib = |v: Option<u64>| {
-        v.map_or("unknown".to_string(), |b| {
-            format!("{:.1} MiB", b as f64 / (1 << 20) as f64)
-        })
-    };
-    println!(
-        "  memory {label:<22} allocated {:>9}  active {:>9} (fragmentation {:>9})  dirty {:>9}  resident {:>9}  RSS {:>9}",
-        mib(s.allocator.allocated),
-        mib(s.allocator.active),
-        mib(s.allocator.fragmentation()),
-        mib(s.allocator.dirty()),
-        mib(s.allocator.resident),
-        mib(s.process_rss),
-    );
-}
-
-/// The "database": builds 1 to 20 rows for query `q` and burns about 10 µs.
-fn run_query(q: u64, db_nanos: &AtomicU64) -> Rows {
-    let started = Instant::now();
-    let n = 1 + (q * 7919 % 20);
-    let rows = (0..n)
-        .map(|i| Row {
-            id: q * 100 + i,
-            name: format!("item-{q}-{i}"),
-            score: (q ^ i) as f64 / 7.0,
-        })
-        .collect::<Vec<_>>();
-    while started.elapsed() < Duration::from_micros(10) {
-        std::hint::spin_loop();
-    }
-    black_box(rows.iter().map(|r| r.id as f64 + r.score).sum::<f64>());
-    db_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-    Arc::new(rows)
-}
-
 /// Zipf(s) over 0..n by inverse CDF on a precomputed table.
 struct Zipf {
     cdf: Vec<f64>,
@@ -397,10 +703,7 @@ impl Zipf {
     }
 
     fn sample(&self, state: &mut u64) -> u64 {
-        *state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let u = (*state >> 11) as f64 / (1u64 << 53) as f64;
+        let u = (next(state) as f64) / (1u64 << 31) as f64;
         self.cdf.partition_point(|&c| c < u) as u64
     }
 }
