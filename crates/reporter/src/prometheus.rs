@@ -27,7 +27,7 @@
 
 use std::fmt;
 
-use cache_traits::{Metric, MetricKind};
+use cache_traits::{Metric, MetricKind, Severity};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -127,6 +127,29 @@ impl Families {
             for metric in &section.metrics {
                 families.add(metric);
             }
+        }
+        // Findings are metrics too, so alerting rules can fire on them: the open findings of
+        // the report by severity and code (`query_cache_findings`), unless a source already
+        // exports that name.
+        let mut counts: Vec<((Severity, &str), u32)> = Vec::new();
+        for finding in report.sections.iter().flat_map(|s| &s.findings) {
+            let key = (finding.severity, finding.code.as_str());
+            match counts.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((key, 1)),
+            }
+        }
+        for ((severity, code), n) in counts {
+            families.add(
+                &Metric::gauge(
+                    "findings",
+                    "Open findings of the report, by severity and code",
+                    cache_traits::Unit::None,
+                    f64::from(n),
+                )
+                .label("severity", severity.as_str())
+                .label("code", code),
+            );
         }
         families
     }

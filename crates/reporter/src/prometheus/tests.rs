@@ -324,3 +324,33 @@ pub(crate) fn promtool_check_metrics(text: &str) {
         output.status
     );
 }
+
+#[test]
+fn findings_are_counted_by_severity_and_code() {
+    use cache_traits::{Finding, Section, Severity};
+    let mut section = Section::new("pressure", "Pressure");
+    for _ in 0..2 {
+        section.findings.push(Finding::new(
+            Severity::Warning,
+            "QC-PRESSURE-HIGH",
+            "high",
+            "act",
+        ));
+    }
+    section
+        .findings
+        .push(Finding::new(Severity::Critical, "QC-X", "x", "act"));
+    let mut report = Report::new(ReportKind::Detailed, "t", 0);
+    report.sections.push(section);
+    let text = to_prometheus(&report);
+    assert!(text.contains("# TYPE query_cache_findings gauge"), "{text}");
+    assert!(
+        text.contains("query_cache_findings{severity=\"warning\",code=\"QC-PRESSURE-HIGH\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("query_cache_findings{severity=\"critical\",code=\"QC-X\"} 1"),
+        "{text}"
+    );
+    promtool_check_metrics(&text);
+}
