@@ -8,7 +8,9 @@
 
 use anyhow::Result;
 
-use crate::{cargo, layering, miri, run_checked, squeeze};
+use crate::{
+    cargo, html_check, layering, miri, promtool, root, run_checked, scrape_check, squeeze,
+};
 
 pub(crate) fn run(_args: &[String]) -> Result<()> {
     let mut fmt = cargo();
@@ -81,6 +83,87 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
         "--check".to_owned(),
     ])?;
 
+    reports()?;
+
     // Last: the slowest step, and the only one that needs the nightly toolchain.
     miri::run_if_nightly()
+}
+
+/// The report checks, with the tools operators run: the demo's report folder (a short run),
+/// `promtool check metrics` on its `metrics.prom` and `check`/`test rules` on the alerting
+/// rules, headless Chromium on its `report.html`, and a real Prometheus scraping the demo's
+/// endpoint. Where the tools are missing the steps say so and are skipped, unless
+/// `QC_REQUIRE_TOOLS` is set (`.ci/run` installs them and sets it).
+fn reports() -> Result<()> {
+    let out = root().join("target").join("ci-demo");
+    let mut demo = cargo();
+    demo.args([
+        "run",
+        "--release",
+        "-p",
+        "query-cache",
+        "--example",
+        "demo",
+        "--",
+        "--quick",
+        "--out",
+    ])
+    .arg(&out);
+    run_checked(demo, "demo --quick (the report folder)")?;
+    for name in ["report.html", "report.json", "report.txt", "metrics.prom"] {
+        let path = out.join(name);
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if len == 0 {
+            anyhow::bail!("the demo wrote no {}", path.display());
+        }
+    }
+    let required = std::env::var_os("QC_REQUIRE_TOOLS").is_some();
+    let have = |tool: &str| promtool::require(tool).is_ok();
+    let skip = |what: &str| -> Result<()> {
+        if required {
+            anyhow::bail!(
+                "{what} is required here (QC_REQUIRE_TOOLS) but missing: {}",
+                promtool::INSTALL_HINT
+            )
+        }
+        eprintln!("xtask: skipped: {what} is not installed");
+        Ok(())
+    };
+    let metrics = out.join("metrics.prom").display().to_string();
+    if have("promtool") {
+        promtool::run(&["--metrics".to_owned(), metrics])?;
+    } else {
+        skip("promtool")?;
+    }
+    if html_check::available() {
+        html_check::run(&[out.join("report.html").display().to_string()])?;
+    } else {
+        skip("chromium")?;
+    }
+    if have("prometheus") {
+        let args = [
+            "--timeout",
+            "900",
+            "--spawn",
+            "cargo",
+            "run",
+            "--release",
+            "-p",
+            "query-cache",
+            "--example",
+            "demo",
+            "--",
+            "--quick",
+            "--serve",
+            "127.0.0.1:9898",
+            "--out",
+            "target/ci-serve",
+            "--target",
+            "127.0.0.1:9898",
+        ];
+        scrape_check::run(&args.map(str::to_owned))?;
+    } else {
+        skip("prometheus")?;
+    }
+    Ok(())
 }

@@ -109,6 +109,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 }
 
 /// The first of [`BROWSERS`] on `PATH`.
+/// Whether a Chromium binary is on PATH.
+pub(crate) fn available() -> bool {
+    find_browser().is_some()
+}
+
 fn find_browser() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
