@@ -428,7 +428,7 @@ fn drop_stops_the_server() {
     let addr = server.local_addr();
     assert_eq!(get(addr, "/metrics").status, 200);
     // An idle client is connected while the server stops: the stop still ends in bounded time.
-    let _idle = connect(addr);
+    let mut idle = connect(addr);
     let stopping = Instant::now();
     drop(server);
     assert!(
@@ -436,10 +436,19 @@ fn drop_stops_the_server() {
         "stopping took {:?}",
         stopping.elapsed()
     );
-    assert!(
-        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
-        "still listening after the drop"
-    );
+    // The idle connection was closed, not left hanging. (Whether the port still listens is
+    // not asked: tests in parallel may be given the freed port for a server of their own.)
+    let mut rest = Vec::new();
+    match std::io::Read::read_to_end(&mut idle, &mut rest) {
+        Ok(_) => {}
+        Err(e) => assert!(
+            !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "the idle connection is still open after the drop"
+        ),
+    }
 }
 
 #[test]
