@@ -10,7 +10,7 @@
 //!
 //! Two threads send 40 % search, 40 % embedding and 20 % project requests, read-through.
 //! The run has five phases: warm-up, steady state, a shift in popularity (the hot keys move),
-//! a memory squeeze (a ballast outside the caches grows to half the memory ceiling) and the
+//! a memory squeeze (a ballast outside the caches grows to 55 % of the memory ceiling in half a second) and the
 //! recovery after it is freed. A `MemoryManager` watches the process under a ceiling for its
 //! resident set (what a container limit would be): it raises the pressure level, shrinks the
 //! caches, and grows them back; its level changes, relief actions and sizing decisions are
@@ -401,7 +401,8 @@ fn main() {
             say("-- the popular keys move: yesterday's hot queries go cold --".to_owned());
         }
         if label.contains("squeeze") {
-            let ballast_bytes = ceiling / 2;
+            // Faster than the sizer's steps can follow, so the pressure level rises too.
+            let ballast_bytes = ceiling * 11 / 20;
             say(format!(
                 "-- a ballast outside the caches grows to {} MiB --",
                 ballast_bytes / MIB
@@ -549,14 +550,14 @@ fn next(state: &mut u64) -> u64 {
     *state >> 33
 }
 
-/// Allocates `bytes` in 4 MiB chunks, touching every page, over about two seconds.
+/// Allocates `bytes` in 4 MiB chunks, touching every page, over about half a second.
 fn grow_ballast(bytes: u64) -> Vec<Vec<u8>> {
     const CHUNK: usize = 4 << 20;
     let chunks = (bytes as usize).div_ceil(CHUNK);
     let mut ballast = Vec::with_capacity(chunks);
     for _ in 0..chunks {
         ballast.push(vec![1u8; CHUNK]);
-        std::thread::sleep(Duration::from_millis(2000 / chunks.max(1) as u64));
+        std::thread::sleep(Duration::from_millis(500 / chunks.max(1) as u64));
     }
     ballast
 }

@@ -306,6 +306,33 @@ fn pressure(view: &MemoryView) -> Section {
         }
         f
     };
+    // Pressure that came and went is worth knowing too: the highest level among the kept
+    // level changes, with what relief freed.
+    let peak = view
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ManagerEvent::Level(c) => Some(c.to),
+            _ => None,
+        })
+        .max();
+    if let Some(peak) = peak
+        && peak >= PressureLevel::High
+        && view.level < PressureLevel::High
+    {
+        section.findings.push(
+            Finding::new(
+                Severity::Info,
+                "QC-PRESSURE-EPISODE",
+                format!("Memory pressure reached {peak} and has passed"),
+                "If it recurs, give the process more memory or lower the caches' maximum bounds, so that relief (which costs hits) is not needed",
+            )
+            .evidence("peak_level", peak)
+            .evidence("relief_actions", view.reliefs[0] + view.reliefs[1])
+            .evidence("relief_freed_bytes", view.relief_freed)
+            .evidence("level_now", view.level),
+        );
+    }
     match view.level {
         PressureLevel::Critical => section.findings.push(finding(
             Severity::Critical,

@@ -127,6 +127,11 @@ fn a_high_sample_shrinks_the_cache_within_the_tick_and_it_grows_back() {
             .iter()
             .any(|e| matches!(e, ManagerEvent::Sizing(d) if d.to > d.from))
     );
+    // The report remembers the episode after it passed.
+    let sections = s.manager.report_source().sections();
+    let pressure = sections.iter().find(|s| s.id == "pressure").unwrap();
+    let codes: Vec<_> = pressure.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["QC-PRESSURE-EPISODE"]);
 }
 
 #[test]
