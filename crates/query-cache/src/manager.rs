@@ -306,30 +306,71 @@ impl MemoryManagerBuilder {
             notes,
             history: view::History::default(),
             #[cfg(feature = "reporter")]
-            reports: self.reports,
-            #[cfg(feature = "reporter")]
-            dashboard: self.dashboard.map(|(dir, every)| Dashboard {
-                dir,
-                every,
-                last: None,
-            }),
+            reports: self.reports.clone(),
         };
-        let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
-        let thread = std::thread::Builder::new()
-            .name(self.name)
-            .spawn(move || {
-                let _done = done_tx;
-                worker.run();
-            })
-            .map_err(ManagerError::Spawn)?;
+        let mut threads = vec![spawn(self.name, move || worker.run())?];
+        // The dashboard renders on a thread of its own, so a large report never delays a tick.
+        #[cfg(feature = "reporter")]
+        if let (Some(reports), Some((dir, every))) = (self.reports, self.dashboard) {
+            let stop = shared.clone();
+            threads.push(spawn("qc-dashboard".to_owned(), move || {
+                write_dashboards(&reports, &dir, every, &stop.stop);
+            })?);
+        }
         Ok(MemoryManager {
             shared: shared.clone(),
             _owner: Arc::new(Owner {
                 shared,
-                thread: Mutex::new(Some(thread)),
-                done,
+                threads: Mutex::new(threads),
             }),
         })
+    }
+}
+
+/// A thread named `name` running `f`, with a channel that disconnects when it ends.
+fn spawn(
+    name: String,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<(JoinHandle<()>, Receiver<()>), ManagerError> {
+    let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
+    let thread = std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            let _done = done_tx;
+            f();
+        })
+        .map_err(ManagerError::Spawn)?;
+    Ok((thread, done))
+}
+
+/// Rewrites the dashboard every `every` until `stop` is set.
+#[cfg(feature = "reporter")]
+fn write_dashboards(
+    reports: &crate::Reports,
+    dir: &std::path::Path,
+    every: Duration,
+    stop: &AtomicBool,
+) {
+    let refresh = u32::try_from(every.as_secs().max(1)).unwrap_or(u32::MAX);
+    loop {
+        let started = Instant::now();
+        match catch_unwind(AssertUnwindSafe(|| reports.write_dashboard(dir, refresh))) {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not write the dashboard");
+            }
+            Err(_) => tracing::warn!("rendering the dashboard panicked"),
+        }
+        // Sleep out the interval in short steps, to notice a stop.
+        while started.elapsed() < every {
+            if stop.load(Ordering::Acquire) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50).min(every));
+        }
+        if stop.load(Ordering::Acquire) {
+            return;
+        }
     }
 }
 
@@ -464,15 +505,15 @@ struct Shared {
     thread: std::sync::OnceLock<std::thread::ThreadId>,
 }
 
-/// Stops and joins the thread when the last handle drops.
+/// Stops and joins the threads when the last handle drops.
 struct Owner {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
-    /// Disconnects when the thread ends (its sender is dropped, on return or unwind).
-    done: Receiver<()>,
+    /// The manager's thread (and the dashboard's), each with a channel that disconnects when
+    /// it ends.
+    threads: Mutex<Vec<(JoinHandle<()>, Receiver<()>)>>,
 }
 
-/// How long the last handle's drop waits for the thread: a tick stuck in user code (a cache's
+/// How long the last handle's drop waits for a thread: a tick stuck in user code (a cache's
 /// `set_capacity` that blocks) must not hang the application's shutdown.
 const JOIN_WAIT: Duration = Duration::from_secs(5);
 
@@ -486,18 +527,22 @@ impl Owner {
     fn stop(&self) {
         self.shared.stop.store(true, Ordering::Release);
         self.shared.waker.wake();
-        let thread = lock(&self.thread).take();
-        let Some(thread) = thread else { return };
-        // A drop on the manager's own thread (a listener holding the last handle) cannot join.
-        if thread.thread().id() == std::thread::current().id() {
-            return;
-        }
-        match self.done.recv_timeout(JOIN_WAIT) {
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => tracing::error!(
-                "the memory manager's thread did not stop within 5 s (a cache call blocks?); it is detached"
-            ),
-            _ => {
-                let _ = thread.join();
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        let deadline = Instant::now() + JOIN_WAIT;
+        for (thread, done) in threads {
+            // A drop on one of our own threads (a listener holding the last handle) cannot
+            // join itself.
+            if thread.thread().id() == std::thread::current().id() {
+                continue;
+            }
+            match done.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => tracing::error!(
+                    thread = thread.thread().name().unwrap_or("?"),
+                    "a memory manager thread did not stop within 5 s (a cache or report source blocks?); it is detached"
+                ),
+                _ => {
+                    let _ = thread.join();
+                }
             }
         }
     }
@@ -622,16 +667,6 @@ struct Worker {
     history: view::History,
     #[cfg(feature = "reporter")]
     reports: Option<crate::Reports>,
-    #[cfg(feature = "reporter")]
-    dashboard: Option<Dashboard>,
-}
-
-/// Where and how often the dashboard is written.
-#[cfg(feature = "reporter")]
-struct Dashboard {
-    dir: PathBuf,
-    every: Duration,
-    last: Option<Instant>,
 }
 
 impl Worker {
@@ -741,19 +776,11 @@ impl Worker {
         self.report();
     }
 
-    /// Records the hub's history and writes the dashboard when it is due.
+    /// Records the hub's history (at most once a second, the hub's interval).
     #[cfg(feature = "reporter")]
     fn report(&mut self) {
-        let Some(reports) = &self.reports else { return };
-        reports.record();
-        if let Some(d) = &mut self.dashboard
-            && d.last.is_none_or(|last| last.elapsed() >= d.every)
-        {
-            d.last = Some(Instant::now());
-            let refresh = u32::try_from(d.every.as_secs().max(1)).unwrap_or(u32::MAX);
-            if let Err(e) = reports.write_dashboard(&d.dir, refresh) {
-                tracing::warn!(dir = %d.dir.display(), error = %e, "could not write the dashboard");
-            }
+        if let Some(reports) = &self.reports {
+            reports.record();
         }
     }
 }

@@ -2,11 +2,13 @@
 
 use std::fs;
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cache_traits::{ReportSource, Section};
+use cache_traits::{Finding, ReportSource, Section, Severity, TimeSeries};
 use reporter::{History, HtmlOptions, Report, ReportKind};
 
 /// Every report source of an application, with the history of their metrics.
@@ -44,7 +46,14 @@ struct Hub {
     title: String,
     sources: Vec<Arc<dyn ReportSource>>,
     history: History,
+    /// When the history was last recorded (unix ms), and the least time between records.
+    last_record: Option<u64>,
+    record_every: Duration,
 }
+
+/// The most points of one series a report carries: an hour at one second is cut to 720
+/// (min and max of each 10-second bucket), which charts and files need no more than.
+const MAX_POINTS: usize = 720;
 
 impl std::fmt::Debug for Reports {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -75,18 +84,25 @@ fn unix_millis() -> u64 {
 }
 
 impl Reports {
-    /// A hub titled `title` keeping an hour of one-second history.
+    /// A hub titled `title` keeping an hour of history at one record a second.
     pub fn new(title: impl Into<String>) -> Self {
-        Self::with_history(title, History::default())
+        Self::with_history(title, History::default(), Duration::from_secs(1))
     }
 
-    /// A hub with a history of its own size.
-    pub fn with_history(title: impl Into<String>, history: History) -> Self {
+    /// A hub with a history of its own size, recorded at most once per `record_every` (so a
+    /// ring of N samples spans N × `record_every`, however often `record` is called).
+    pub fn with_history(
+        title: impl Into<String>,
+        history: History,
+        record_every: Duration,
+    ) -> Self {
         Self {
             hub: Arc::new(Mutex::new(Hub {
                 title: title.into(),
                 sources: Vec::new(),
                 history,
+                last_record: None,
+                record_every,
             })),
         }
     }
@@ -100,17 +116,36 @@ impl Reports {
         self.lock().sources.push(source);
     }
 
-    /// Every source's sections now, read outside the hub's lock.
+    /// Every source's sections now, read outside the hub's lock. A source that panics gives a
+    /// section with a finding that says so, and the others still report.
     pub fn sections(&self) -> Vec<Section> {
         let sources = self.lock().sources.clone();
-        sources.iter().flat_map(|s| s.sections()).collect()
+        let mut sections = Vec::new();
+        for (i, source) in sources.iter().enumerate() {
+            match catch_unwind(AssertUnwindSafe(|| source.sections())) {
+                Ok(s) => sections.extend(s),
+                Err(_) => sections.push(failed_source(i)),
+            }
+        }
+        sections
     }
 
-    /// Records every source's metrics into the history now; returns the sections read.
-    pub fn record(&self) -> Vec<Section> {
+    /// Records every source's metrics into the history, unless the last record is more recent
+    /// than the hub's interval (one second by default).
+    pub fn record(&self) {
+        let now = unix_millis();
+        let every = u64::try_from(self.lock().record_every.as_millis()).unwrap_or(u64::MAX);
+        if self
+            .lock()
+            .last_record
+            .is_some_and(|last| now.saturating_sub(last) < every)
+        {
+            return;
+        }
         let sections = self.sections();
-        self.lock().history.record(unix_millis(), &sections);
-        sections
+        let mut hub = self.lock();
+        hub.last_record = Some(now);
+        hub.history.record(now, &sections);
     }
 
     /// A report of `kind` now: a summary, every section in full with its history as series
@@ -135,9 +170,11 @@ impl Reports {
             _ => {
                 let mut report = Report::new(ReportKind::Detailed, title, now);
                 for mut section in sections {
-                    section.series.extend(hub.history.series_of(&section.id));
+                    let history = hub.history.series_of(&section.id);
+                    section.series.extend(history.into_iter().map(thin));
                     report.sections.push(section);
                 }
+                drop(hub);
                 if let Some(overview) = overview(&report.sections) {
                     report.sections.insert(0, overview);
                 }
@@ -148,7 +185,9 @@ impl Reports {
 
     /// Writes the detailed report into `dir` as `report.html`, `report.json`, `report.txt`,
     /// `metrics.prom` and one CSV file per table and series under `csv/`, each replaced
-    /// atomically (written beside, then renamed), so a reader never sees half a file.
+    /// atomically (written beside under a name of its own, then renamed), so a reader never
+    /// sees half a file; CSV files in `csv/` that this report did not write (a cache that is
+    /// gone) are removed.
     /// `refresh_seconds` makes the HTML page reload itself, for a dashboard.
     ///
     /// # Errors
@@ -187,6 +226,47 @@ impl Reports {
             files,
         })
     }
+}
+
+/// A section in place of a source whose `sections` panicked.
+fn failed_source(index: usize) -> Section {
+    let mut section = Section::new(format!("source.{index}"), format!("Report source {index}"));
+    section.findings.push(
+        Finding::new(
+            Severity::Warning,
+            "QC-SOURCE-PANICKED",
+            format!("Report source {index} panicked while reporting"),
+            "Fix the source's `sections`; the other sources still report",
+        )
+        .evidence("source_index", index),
+    );
+    section
+}
+
+/// `series` cut to at most [`MAX_POINTS`]: the lowest and highest point of each bucket, in
+/// time order, so spikes survive.
+fn thin(mut series: TimeSeries) -> TimeSeries {
+    let n = series.points.len();
+    if n <= MAX_POINTS {
+        return series;
+    }
+    let per_bucket = n.div_ceil(MAX_POINTS / 2);
+    let mut out = Vec::with_capacity(MAX_POINTS);
+    for bucket in series.points.chunks(per_bucket) {
+        let lo = bucket.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+        let hi = bucket.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+        if let (Some(&lo), Some(&hi)) = (lo, hi) {
+            if lo.0 == hi.0 {
+                out.push(lo);
+            } else if lo.0 < hi.0 {
+                out.extend([lo, hi]);
+            } else {
+                out.extend([hi, lo]);
+            }
+        }
+    }
+    series.points = out;
+    series
 }
 
 /// The first section of a detailed report: the charts an operator looks at first, taken from
@@ -278,9 +358,20 @@ pub fn write_report(
             reporter::to_prometheus(report).as_bytes(),
         )?,
     ];
+    let mut written = Vec::new();
     for (name, content) in reporter::to_csv_files(report) {
-        files.push(Path::new("csv").join(replace(&dir.join("csv"), &name, content.as_bytes())?));
+        written.push(replace(&dir.join("csv"), &name, content.as_bytes())?);
     }
+    // Files of tables and series that are gone (a cache removed) go too.
+    if let Ok(entries) = fs::read_dir(dir.join("csv")) {
+        for entry in entries.flatten() {
+            let name = PathBuf::from(entry.file_name());
+            if name.extension().is_some_and(|e| e == "csv") && !written.contains(&name) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+    files.extend(written.into_iter().map(|f| Path::new("csv").join(f)));
     Ok(Written {
         dir: dir.to_path_buf(),
         files,
@@ -288,11 +379,24 @@ pub fn write_report(
 }
 
 /// Writes `name` in `dir` by writing a temporary file beside it and renaming it over the old.
+/// The temporary name is this process's and this call's own, so two writers into one folder
+/// (a dashboard and a final write) never share one; it is removed when anything fails.
 fn replace(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, dir.join(name))?;
-    Ok(PathBuf::from(name))
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        io::Write::write_all(&mut file, bytes)?;
+        fs::rename(&tmp, dir.join(name))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written.map(|()| PathBuf::from(name))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use cache_traits::{ReportSource, Section};
+use cache_traits::{ReportSource, Section, TimeSeries};
 
 use super::*;
 use crate::Cache;
@@ -18,7 +18,7 @@ fn cache(name: &str) -> Arc<Cache<u64, String>> {
 #[test]
 fn the_hub_records_history_and_writes_every_format() {
     let users = cache("users");
-    let reports = Reports::new("test service");
+    let reports = Reports::with_history("test service", History::default(), Duration::ZERO);
     reports.add_source(users.clone());
     for i in 0..5 {
         users.insert(i, "x".repeat(100));
@@ -95,4 +95,91 @@ fn the_recent_hit_ratio_is_per_interval() {
         recent_ratio(&hits, &misses),
         [(2, 0.5), (4, 0.75), (6, 1.0)]
     );
+}
+
+struct Panics;
+
+impl ReportSource for Panics {
+    fn sections(&self) -> Vec<Section> {
+        panic!("a source that panics")
+    }
+}
+
+#[test]
+fn a_panicking_source_is_a_finding_and_the_others_still_report() {
+    let users = cache("users");
+    let reports = Reports::with_history("t", History::default(), Duration::ZERO);
+    reports.add_source(Arc::new(Panics));
+    reports.add_source(users.clone());
+    reports.record();
+    reports.record();
+    let report = reports.report(ReportKind::Detailed);
+    let ids: Vec<_> = report.sections.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["overview", "source.0", "cache.users"]);
+    assert_eq!(report.sections[1].findings[0].code, "QC-SOURCE-PANICKED");
+    assert!(
+        !report.sections[2].series.is_empty(),
+        "the history was recorded"
+    );
+}
+
+#[test]
+fn records_come_at_most_once_per_interval() {
+    let users = cache("users");
+    let reports = Reports::new("t");
+    reports.add_source(users);
+    for _ in 0..10 {
+        reports.record();
+    }
+    let report = reports.report(ReportKind::Detailed);
+    let keys = report.sections[1]
+        .series
+        .iter()
+        .find(|s| s.name == "keys")
+        .unwrap();
+    assert_eq!(keys.points.len(), 1);
+}
+
+#[test]
+fn long_series_are_thinned_keeping_their_extremes() {
+    let mut series = TimeSeries::default();
+    series.points = (0..3600u64)
+        .map(|t| (t, if t == 1234 { 1e9 } else { t as f64 }))
+        .collect();
+    let thin = thin(series);
+    assert!(thin.points.len() <= MAX_POINTS, "{}", thin.points.len());
+    assert!(thin.points.contains(&(1234, 1e9)), "the spike survives");
+    assert!(
+        thin.points.windows(2).all(|w| w[0].0 < w[1].0),
+        "in time order"
+    );
+}
+
+#[test]
+fn writers_into_one_folder_do_not_collide_and_stale_csv_goes() {
+    let dir = std::env::temp_dir().join(format!("qc-reports-race-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("csv")).unwrap();
+    fs::write(dir.join("csv").join("gone.csv"), "a\n").unwrap();
+    let reports = Reports::with_history("t", History::default(), Duration::ZERO);
+    reports.add_source(cache("users"));
+    reports.record();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..20 {
+                    reports.write(&dir, None).unwrap();
+                    reports.write_dashboard(&dir, 5).unwrap();
+                }
+            });
+        }
+    });
+    let leftovers: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .chain(fs::read_dir(dir.join("csv")).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp") || n == "gone.csv")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let _ = fs::remove_dir_all(&dir);
 }
