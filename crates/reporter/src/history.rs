@@ -485,8 +485,12 @@ pub struct Trend {
 }
 
 impl Trend {
-    /// The figures of `series` over the last `window` before its last point, reading it as a
+    /// The figures of `series` over the last `window` before its latest point, reading it as a
     /// `kind` metric; `None` when it has no point. NaN values are left out.
+    ///
+    /// The points need not be in time order: they are read in time order (points at one time
+    /// in the order they come), so `first` is the value of the earliest point. Points that all
+    /// share one time have no slope and no rate.
     ///
     /// # Examples
     ///
@@ -501,12 +505,21 @@ impl Trend {
     /// assert_eq!(trend.rate_per_second, Some(50.0));
     /// ```
     pub fn of(series: &TimeSeries, kind: MetricKind, window: Duration) -> Option<Self> {
-        let last = series.points.last()?.0;
+        // A copy sorted by time (stable: points at one time keep their order) only when needed.
+        let sorted;
+        let points: &[(u64, f64)] = if series.points.is_sorted_by_key(|p| p.0) {
+            &series.points
+        } else {
+            let mut copy = series.points.clone();
+            copy.sort_by_key(|p| p.0);
+            sorted = copy;
+            &sorted
+        };
+        let last = points.last()?.0;
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
         let since = last.saturating_sub(window_ms);
         Self::compute(
-            series
-                .points
+            points
                 .iter()
                 .copied()
                 .filter(|&(t, v)| t >= since && !v.is_nan()),
@@ -517,6 +530,7 @@ impl Trend {
     /// The figures of `points` (in time order, no NaN); `None` when there are none.
     fn compute(points: impl Iterator<Item = (u64, f64)>, kind: MetricKind) -> Option<Self> {
         let points: Vec<(u64, f64)> = points.collect();
+        debug_assert!(points.is_sorted_by_key(|p| p.0), "points out of time order");
         let &(from, first) = points.first()?;
         let &(to, last) = points.last()?;
         let n = points.len() as f64;
@@ -530,7 +544,7 @@ impl Trend {
         // Seconds since the first point, centred on their mean for a stable fit.
         let xs: Vec<f64> = points
             .iter()
-            .map(|&(t, _)| (t - from) as f64 / 1000.0)
+            .map(|&(t, _)| t.saturating_sub(from) as f64 / 1000.0)
             .collect();
         let mean_x = xs.iter().sum::<f64>() / n;
         let (mut sxx, mut sxy) = (0.0, 0.0);
@@ -540,7 +554,7 @@ impl Trend {
         }
         let slope_per_second = (sxx > 0.0).then(|| sxy / sxx);
 
-        let span_seconds = (to - from) as f64 / 1000.0;
+        let span_seconds = to.saturating_sub(from) as f64 / 1000.0;
         let rate_per_second = (kind == MetricKind::Counter && span_seconds > 0.0).then(|| {
             let increase: f64 = points
                 .windows(2)

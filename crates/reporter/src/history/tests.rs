@@ -341,3 +341,70 @@ fn a_series_trend_ends_at_its_last_point() {
         None
     );
 }
+
+/// A series of `points` (milliseconds, value).
+fn series_of(points: &[(u64, f64)]) -> TimeSeries {
+    let mut ts = TimeSeries::default();
+    ts.points = points.to_vec();
+    ts
+}
+
+#[test]
+fn points_out_of_time_order_are_read_in_time_order() {
+    // Each case once in time order and once shuffled: the same figures, no overflow.
+    let in_order = [(0, 1.0), (1000, 3.0), (2000, 5.0), (3000, 7.0), (4000, 9.0)];
+    let shuffled = [(3000, 7.0), (0, 1.0), (4000, 9.0), (1000, 3.0), (2000, 5.0)];
+    for kind in [MetricKind::Gauge, MetricKind::Counter] {
+        let want = Trend::of(&series_of(&in_order), kind, Duration::MAX).unwrap();
+        let got = Trend::of(&series_of(&shuffled), kind, Duration::MAX).unwrap();
+        assert_eq!(got, want, "{kind:?}");
+        assert_eq!((got.from_unix_millis, got.to_unix_millis), (0, 4000));
+        assert_eq!((got.first, got.last), (1.0, 9.0));
+        assert_eq!(got.slope_per_second, Some(2.0));
+    }
+    // The window ends at the latest time, not at the last point listed.
+    let t = Trend::of(
+        &series_of(&shuffled),
+        MetricKind::Gauge,
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    assert_eq!((t.n_points, t.first, t.last), (2, 7.0, 9.0));
+    // Descending times, far apart: the figures of the ascending series.
+    let descending: Vec<(u64, f64)> = (0..100u64)
+        .rev()
+        .map(|i| (u64::MAX - 1000 * (99 - i), i as f64))
+        .collect();
+    let t = Trend::of(&series_of(&descending), MetricKind::Gauge, Duration::MAX).unwrap();
+    assert_eq!((t.first, t.last, t.n_points), (0.0, 99.0, 100));
+    assert_eq!(t.to_unix_millis - t.from_unix_millis, 99_000);
+    let slope = t.slope_per_second.unwrap();
+    assert!((slope - 1.0).abs() < 1e-9, "{slope}");
+}
+
+#[test]
+fn points_at_one_time_have_no_slope_in_any_order() {
+    let t = Trend::of(
+        &series_of(&[(5000, 3.0), (5000, 1.0), (5000, 2.0)]),
+        MetricKind::Counter,
+        Duration::MAX,
+    )
+    .unwrap();
+    assert_eq!((t.n_points, t.min, t.max), (3, 1.0, 3.0));
+    // Points at one time keep the order they came in.
+    assert_eq!((t.first, t.last), (3.0, 2.0));
+    assert_eq!(t.slope_per_second, None);
+    assert_eq!(t.rate_per_second, None);
+}
+
+#[test]
+fn a_trend_report_of_a_series_out_of_time_order() {
+    let mut s = section("m", &[]);
+    let mut ts = series_of(&[(2000, 2.0), (0, 0.0), (1000, 1.0)]);
+    ts.name = "x".to_owned();
+    s.series.push(ts);
+    let report = crate::Report::trend_from_sections("r", 2000, [s], &history(4, 4), Duration::MAX);
+    let table = &report.sections[0].tables[0];
+    assert_eq!(table.rows[0][4], 3u64.into());
+    assert_eq!(table.rows[0][13], Some(1.0).into());
+}
