@@ -25,6 +25,7 @@
 //! `ConstGauge` and `ConstCounter` values: the names, `# HELP`/`# TYPE` lines, label escaping
 //! and number formatting are the crate's, the grouping and order are ours (first appearance).
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use cache_traits::{Metric, MetricKind, Severity};
@@ -85,7 +86,7 @@ pub fn to_prometheus(report: &Report) -> String {
 /// Fails only when `out` does.
 pub fn write_prometheus(report: &Report, out: &mut impl fmt::Write) -> fmt::Result {
     let families = Families::of(report);
-    if families.0.is_empty() {
+    if families.families.is_empty() {
         return Ok(());
     }
     let mut registry = Registry::with_prefix(METRIC_PREFIX);
@@ -97,7 +98,12 @@ pub fn write_prometheus(report: &Report, out: &mut impl fmt::Write) -> fmt::Resu
 
 /// Metrics grouped by exposed name, in the order of first appearance.
 #[derive(Debug, Default)]
-struct Families(Vec<Family>);
+struct Families {
+    families: Vec<Family>,
+    /// The index in `families` of each name as exposed (`query_cache_<name>[_<unit>][_total]`),
+    /// for grouping.
+    by_exposed: HashMap<String, usize>,
+}
 
 /// One exposed name: its description and its samples.
 #[derive(Debug)]
@@ -107,16 +113,15 @@ struct Family {
     help: String,
     kind: MetricKind,
     unit: Option<Unit>,
-    /// The name as exposed, for grouping: `query_cache_<name>[_<unit>][_total]`.
-    exposed: String,
     samples: Vec<Sample>,
+    /// The label sets of `samples`, each sorted by name to recognise the same set in another
+    /// order.
+    label_sets: HashSet<Vec<(String, String)>>,
 }
 
 #[derive(Debug)]
 struct Sample {
     labels: Vec<(String, String)>,
-    /// The label set sorted by name, to recognise the same set in another order.
-    key: Vec<(String, String)>,
     value: f64,
 }
 
@@ -132,11 +137,15 @@ impl Families {
         // the report by severity and code (`query_cache_findings`), unless a source already
         // exports that name.
         let mut counts: Vec<((Severity, &str), u32)> = Vec::new();
+        let mut count_of: HashMap<(Severity, &str), usize> = HashMap::new();
         for finding in report.sections.iter().flat_map(|s| &s.findings) {
             let key = (finding.severity, finding.code.as_str());
-            match counts.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((key, 1)),
+            match count_of.get(&key) {
+                Some(&i) => counts[i].1 += 1,
+                None => {
+                    count_of.insert(key, counts.len());
+                    counts.push((key, 1));
+                }
             }
         }
         for ((severity, code), n) in counts {
@@ -163,32 +172,34 @@ impl Families {
         key.sort();
         let sample = Sample {
             labels,
-            key,
             value: metric.value,
         };
-        match self.0.iter_mut().find(|f| f.exposed == exposed) {
-            Some(family) => {
-                let same_type = family.kind == metric.kind;
-                let repeated = family.samples.iter().any(|s| s.key == sample.key);
-                if same_type && !repeated {
+        match self.by_exposed.get(&exposed) {
+            Some(&i) => {
+                let family = &mut self.families[i];
+                // The first sample of a label set wins; another type's sample is dropped.
+                if family.kind == metric.kind && family.label_sets.insert(key) {
                     family.samples.push(sample);
                 }
             }
-            None => self.0.push(Family {
-                name,
-                help: metric.help.clone(),
-                kind: metric.kind,
-                unit: unit.map(|u| Unit::Other(u.to_owned())),
-                exposed,
-                samples: vec![sample],
-            }),
+            None => {
+                self.by_exposed.insert(exposed, self.families.len());
+                self.families.push(Family {
+                    name,
+                    help: metric.help.clone(),
+                    kind: metric.kind,
+                    unit: unit.map(|u| Unit::Other(u.to_owned())),
+                    samples: vec![sample],
+                    label_sets: HashSet::from([key]),
+                });
+            }
         }
     }
 }
 
 impl Collector for Families {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
-        for family in &self.0 {
+        for family in &self.families {
             let metric_type = match family.kind {
                 MetricKind::Counter => MetricType::Counter,
                 _ => MetricType::Gauge,

@@ -354,3 +354,69 @@ fn findings_are_counted_by_severity_and_code() {
     );
     promtool_check_metrics(&text);
 }
+
+#[test]
+fn many_samples_and_families_render_in_order_keeping_the_first() {
+    // 50,000 samples of one family, each label set twice (the second time in another label
+    // order, which is the same set); 10,000 families of one sample between them; 10,000
+    // finding codes. Grouping is linear in the samples (it was quadratic: this took minutes in
+    // a debug build), so this finishes quickly.
+    const N: usize = 50_000;
+    const FAMILIES: usize = 10_000;
+    let mut metrics = Vec::with_capacity(2 * N + FAMILIES);
+    for i in 0..N {
+        metrics.push(
+            Metric::gauge("level", "h", Unit::None, i as f64)
+                .label("shard", i.to_string())
+                .label("cache", "results"),
+        );
+        if i % 5 == 0 {
+            metrics.push(Metric::gauge(
+                format!("other_{}", i / 5),
+                "o",
+                Unit::None,
+                1.0,
+            ));
+        }
+    }
+    for i in 0..N {
+        metrics.push(
+            Metric::gauge("level", "h", Unit::None, -1.0)
+                .label("cache", "results")
+                .label("shard", i.to_string()),
+        );
+    }
+    let mut s = section("a", metrics);
+    for i in 0..FAMILIES {
+        // Every code twice: one sample of 2 each.
+        for _ in 0..2 {
+            s.findings.push(cache_traits::Finding::new(
+                cache_traits::Severity::Warning,
+                format!("QC-{i}"),
+                "t",
+                "r",
+            ));
+        }
+    }
+    let text = to_prometheus(&report(vec![s]));
+
+    let lines =
+        |prefix: &str| -> Vec<&str> { text.lines().filter(|l| l.starts_with(prefix)).collect() };
+    let level: Vec<String> = (0..N)
+        .map(|i| format!("query_cache_level{{shard=\"{i}\",cache=\"results\"}} {i}.0"))
+        .collect();
+    assert_eq!(lines("query_cache_level{"), level);
+    let others: Vec<String> = (0..FAMILIES)
+        .map(|i| format!("# TYPE query_cache_other_{i} gauge"))
+        .collect();
+    assert_eq!(lines("# TYPE query_cache_other_"), others);
+    // The families in order of first appearance: `level`, the others, the findings.
+    let types = lines("# TYPE");
+    assert_eq!(types.len(), FAMILIES + 2);
+    assert_eq!(types[0], "# TYPE query_cache_level gauge");
+    assert_eq!(types[FAMILIES + 1], "# TYPE query_cache_findings gauge");
+    let findings: Vec<String> = (0..FAMILIES)
+        .map(|i| format!("query_cache_findings{{severity=\"warning\",code=\"QC-{i}\"}} 2.0"))
+        .collect();
+    assert_eq!(lines("query_cache_findings{"), findings);
+}
