@@ -1,11 +1,16 @@
 //! A report as plain text for terminals: findings by severity first, then each section's
 //! metrics, tables, series (as trend figures and a sparkline) and latest events, every line
 //! within a width (100 columns unless told).
+//!
+//! Widths are terminal columns, as `unicode-width` measures them (Unicode's East Asian Width):
+//! a CJK character or an emoji takes two, a combining mark none. Text is cut, padded and
+//! wrapped by columns, and never between the halves of a wide character.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use cache_traits::{Cell, Event, Finding, MetricKind, Section, Severity, Table, TimeSeries, Unit};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::history::Trend;
 use crate::report::{Report, join_pairs};
@@ -14,7 +19,8 @@ use crate::report::{Report, join_pairs};
 #[non_exhaustive]
 #[derive(Clone, Debug)]
 pub struct TextOptions {
-    /// Columns a line may take, counted in characters (at least 40; 100 unless set).
+    /// Columns a line may take in a terminal, a wide character (CJK, emoji) counting two (at
+    /// least 40; 100 unless set).
     pub width: usize,
     /// Rows of a table shown; the rest are counted (20 unless set).
     pub max_rows: usize,
@@ -65,7 +71,8 @@ pub fn to_text(report: &Report) -> String {
 /// metrics (bytes in KiB, MiB, GiB; ratios in percent), its tables with aligned columns (cells
 /// cut with `…` to fit, in groups of columns repeating the first when they cannot all fit), its series as a
 /// sparkline and trend figures, and its latest events. Control characters in the report's
-/// text print as spaces; no line is wider than `options.width` characters.
+/// text print as spaces; no line is wider than `options.width` terminal columns (a CJK
+/// character or an emoji takes two).
 pub fn to_text_with(report: &Report, options: &TextOptions) -> String {
     let width = options.width.max(MIN_WIDTH);
     let mut out = Out {
@@ -84,7 +91,7 @@ pub fn to_text_with(report: &Report, options: &TextOptions) -> String {
     for section in &report.sections {
         out.blank();
         let heading = format!("── {} ({}) ", clean(&section.title), clean(&section.id));
-        let fill = width.saturating_sub(chars(&heading));
+        let fill = width.saturating_sub(width_of(&heading));
         out.push(format!("{heading}{}", "─".repeat(fill)));
         metrics(&mut out, section);
         for table in &section.tables {
@@ -106,7 +113,7 @@ pub fn to_text_with(report: &Report, options: &TextOptions) -> String {
     text
 }
 
-/// Lines being written, each cut to `width` characters.
+/// Lines being written, each cut to `width` columns.
 struct Out {
     lines: Vec<String>,
     width: usize,
@@ -122,9 +129,9 @@ impl Out {
     }
 
     /// `text` as words wrapped to the width, the first line after `first`, the others after
-    /// `rest` (as many characters as `first`).
+    /// `rest` (as wide as `first`).
     fn wrap(&mut self, first: &str, rest: &str, text: &str) {
-        let lines = wrap(text, self.width.saturating_sub(chars(first)).max(10));
+        let lines = wrap(text, self.width.saturating_sub(width_of(first)).max(10));
         for (i, line) in lines.into_iter().enumerate() {
             let prefix = if i == 0 { first } else { rest };
             self.push(format!("{prefix}{line}"));
@@ -194,11 +201,16 @@ fn metrics(out: &mut Out, section: &Section) {
             (name, value, clean(&m.help))
         })
         .collect();
-    let value_w = rows.iter().map(|r| chars(&r.1)).max().unwrap_or(0).min(24);
+    let value_w = rows
+        .iter()
+        .map(|r| width_of(&r.1))
+        .max()
+        .unwrap_or(0)
+        .min(24);
     let name_room = out.width.saturating_sub(2 + 2 + value_w);
     let name_w = rows
         .iter()
-        .map(|r| chars(&r.0))
+        .map(|r| width_of(&r.0))
         .max()
         .unwrap_or(0)
         .min(name_room)
@@ -209,7 +221,7 @@ fn metrics(out: &mut Out, section: &Section) {
             pad_right(&truncate(&name, name_w), name_w),
             pad_left(&truncate(&value, value_w), value_w)
         );
-        let room = out.width.saturating_sub(chars(&line) + 2);
+        let room = out.width.saturating_sub(width_of(&line) + 2);
         if room >= 12 && !help.is_empty() {
             let _ = write!(line, "  {}", truncate(&help, room));
         }
@@ -251,8 +263,12 @@ fn table(out: &mut Out, table: &Table, max_rows: usize) {
         .collect();
     let natural: Vec<usize> = (0..header.len())
         .map(|i| {
-            let widest_cell = cells.iter().map(|row| chars(&row[i].0)).max().unwrap_or(0);
-            widest_cell.max(chars(&header[i])).max(1)
+            let widest_cell = cells
+                .iter()
+                .map(|row| width_of(&row[i].0))
+                .max()
+                .unwrap_or(0);
+            widest_cell.max(width_of(&header[i])).max(1)
         })
         .collect();
     // Numbers and headers are not cut unless they are wider than half a line.
@@ -261,7 +277,7 @@ fn table(out: &mut Out, table: &Table, max_rows: usize) {
             if right[i] {
                 natural[i]
             } else {
-                natural[i].min(MIN_COLUMN.max(chars(&header[i])))
+                natural[i].min(MIN_COLUMN.max(width_of(&header[i])))
             }
         })
         .collect();
@@ -383,7 +399,7 @@ fn series(out: &mut Out, section: &Section) {
         .iter()
         .map(|series| labelled(&series.name, &series.labels))
         .collect();
-    let widest = names.iter().map(|n| chars(n)).max().unwrap_or(0);
+    let widest = names.iter().map(|n| width_of(n)).max().unwrap_or(0);
     let name_w = widest.min(out.width.saturating_sub(2 + 2 + SPARK_WIDTH));
     for (series, name) in section.series.iter().zip(names) {
         let unit = series.unit.unwrap_or(Unit::None);
@@ -399,7 +415,7 @@ fn series(out: &mut Out, section: &Section) {
         let mut figures = format!(
             "{} points over {}: first {}, last {}, min {}, max {}, mean {}, p90 {}",
             t.n_points,
-            span(t.to_unix_millis - t.from_unix_millis),
+            span(t.to_unix_millis.saturating_sub(t.from_unix_millis)),
             quantity(t.first, unit),
             quantity(t.last, unit),
             quantity(t.min, unit),
@@ -443,7 +459,7 @@ fn events(out: &mut Out, section: &Section, now: u64, max_events: usize) {
             )
         };
         let first = format!("  {at}  ");
-        let rest = " ".repeat(chars(&first));
+        let rest = " ".repeat(width_of(&first));
         let mut text = format!("{}: {}", clean(&e.kind), clean(&e.message));
         if !e.fields.is_empty() {
             let _ = write!(text, " ({})", clean(&join_pairs(&e.fields)));
@@ -452,16 +468,20 @@ fn events(out: &mut Out, section: &Section, now: u64, max_events: usize) {
     }
 }
 
-/// The values of `series` as `width` (at most) block characters, each the mean of a run of
-/// points, scaled from the lowest to the highest.
+/// The values of `series` in time order as `width` (at most) block characters, each the mean
+/// of a run of points, scaled from the lowest to the highest.
 fn sparkline(series: &TimeSeries, width: usize) -> String {
     const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let values: Vec<f64> = series
+    let mut points: Vec<(u64, f64)> = series
         .points
         .iter()
-        .map(|p| p.1)
-        .filter(|v| v.is_finite())
+        .copied()
+        .filter(|p| p.1.is_finite())
         .collect();
+    if !points.is_sorted_by_key(|p| p.0) {
+        points.sort_by_key(|p| p.0);
+    }
+    let values: Vec<f64> = points.into_iter().map(|p| p.1).collect();
     if values.is_empty() {
         return String::new();
     }
@@ -642,63 +662,95 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
-fn chars(text: &str) -> usize {
-    text.chars().count()
+/// The terminal columns `text` takes: two for a wide character (CJK, emoji), none for a
+/// combining one.
+fn width_of(text: &str) -> usize {
+    UnicodeWidthStr::width(text)
 }
 
-/// `text` cut to `width` characters, the last one `…` when cut.
+/// The longest start of `text` taking at most `width` columns, and the rest; a wide character
+/// that would reach past `width` goes to the rest.
+fn split_at_width(text: &str, width: usize) -> (&str, &str) {
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        used += UnicodeWidthChar::width(c).unwrap_or(1);
+        if used > width {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    // Some sequences are wider than their characters (an emoji's presentation selector makes
+    // it two columns): cut them off too.
+    while end > 0 && width_of(&text[..end]) > width {
+        end = text[..end].char_indices().next_back().map_or(0, |(i, _)| i);
+    }
+    text.split_at(end)
+}
+
+/// `text` cut to `width` columns, the last one `…` when cut.
 fn truncate(text: &str, width: usize) -> String {
-    if chars(text) <= width {
+    if width_of(text) <= width {
         return text.to_owned();
     }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    if width > 0 {
-        out.push('…');
+    let mut room = width.saturating_sub(1);
+    loop {
+        let mut out = split_at_width(text, room).0.to_owned();
+        if width > 0 {
+            out.push('…');
+        }
+        if width_of(&out) <= width || room == 0 {
+            return out;
+        }
+        room -= 1;
     }
-    out
 }
 
 fn pad_right(text: &str, width: usize) -> String {
-    let n = chars(text);
+    let n = width_of(text);
     format!("{text}{}", " ".repeat(width.saturating_sub(n)))
 }
 
 fn pad_left(text: &str, width: usize) -> String {
-    let n = chars(text);
+    let n = width_of(text);
     format!("{}{text}", " ".repeat(width.saturating_sub(n)))
 }
 
-/// `text`'s words in lines of at most `width` characters; a longer word is split.
+/// `text`'s words in lines of at most `width` columns; a wider word is split (between
+/// characters, one a line where even one is wider than `width`).
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut lines = Vec::new();
     let mut line = String::new();
-    let mut line_len = 0;
-    for word in text.split_whitespace() {
-        let mut word: Vec<char> = word.chars().collect();
+    let mut line_width = 0;
+    for mut word in text.split_whitespace() {
         loop {
-            let gap = usize::from(line_len > 0);
-            if line_len + gap + word.len() <= width {
+            let word_width = width_of(word);
+            let gap = usize::from(!line.is_empty());
+            if line_width + gap + word_width <= width {
                 if gap == 1 {
                     line.push(' ');
                 }
-                line.extend(&word);
-                line_len += gap + word.len();
+                line.push_str(word);
+                line_width += gap + word_width;
                 break;
             }
-            if line_len > 0 {
+            if !line.is_empty() {
                 lines.push(std::mem::take(&mut line));
-                line_len = 0;
+                line_width = 0;
                 continue;
             }
-            // A word longer than a line: as much as fits, the rest on the next.
-            let rest = word.split_off(width);
-            line.extend(&word);
-            lines.push(std::mem::take(&mut line));
+            // A word wider than a line: as much as fits, the rest on the next.
+            let (mut head, mut rest) = split_at_width(word, width);
+            if head.is_empty() {
+                let first = word.chars().next().map_or(0, char::len_utf8);
+                (head, rest) = word.split_at(first);
+            }
+            lines.push(head.to_owned());
             word = rest;
         }
     }
-    if line_len > 0 || lines.is_empty() {
+    if !line.is_empty() || lines.is_empty() {
         lines.push(line);
     }
     lines

@@ -256,3 +256,150 @@ fn sparklines_scale_from_lowest_to_highest() {
     ts.points.clear();
     assert_eq!(sparkline(&ts, 30), "");
 }
+
+/// A report whose every string is wide: CJK, emoji (with presentation selectors and joiners),
+/// and a long word of them with no space to wrap at.
+fn wide_report() -> Report {
+    let cjk = "缓存命中率统计报告与内存压力分析";
+    let emoji = "🚀🔥❤️👨‍👩‍👧🇯🇵✅";
+    let long = format!("{cjk}{emoji}{cjk}{cjk}{emoji}{cjk}");
+    let mut report = Report::new(ReportKind::Detailed, format!("{cjk} {emoji} {long}"), NOW);
+    let mut s = Section::new(format!("缓存.{cjk}"), format!("{emoji} {cjk} {long}"));
+    s.metrics.extend([
+        Metric::gauge(
+            format!("内存_{cjk}"),
+            format!("{cjk} {emoji} {long}"),
+            Unit::Bytes,
+            4096.0,
+        )
+        .label("缓存", long.clone()),
+        Metric::counter(emoji, cjk, Unit::None, 12.0).label(emoji, cjk),
+        Metric::gauge(
+            "x",
+            format!("{emoji}{emoji}{emoji}{emoji}{emoji}{emoji}"),
+            Unit::Ratio,
+            0.5,
+        ),
+    ]);
+    let mut table = Table::new("表", format!("{cjk} {long}"), &[cjk, "字节", emoji, "备注"]);
+    for i in 0..5i64 {
+        table.push(vec![
+            long.clone().into(),
+            (i * 1024).into(),
+            format!("{emoji}{i}").into(),
+            format!("{cjk} {emoji} {long}").into(),
+        ]);
+    }
+    s.tables.push(table);
+    let many: Vec<&str> = (0..12).map(|_| cjk).collect();
+    s.tables
+        .push(Table::new("宽", cjk, &many).row(many.iter().map(|&c| c.into()).collect()));
+    let mut ts = TimeSeries::default();
+    ts.name = format!("命中率_{cjk}{emoji}");
+    ts.labels = vec![("缓存".into(), long.clone())];
+    ts.unit = Some(Unit::Ratio);
+    ts.points = (0..50u64)
+        .map(|i| (NOW - 50_000 + i * 1000, i as f64 / 50.0))
+        .collect();
+    s.series.push(ts);
+    for i in 0..3u64 {
+        let mut e = cache_traits::Event::default();
+        e.at_unix_millis = NOW - 1000 + i;
+        e.kind = format!("调整{emoji}");
+        e.message = format!("{cjk}{emoji} {long} {cjk}");
+        e.fields = vec![(cjk.into(), long.clone())];
+        s.events.push(e);
+    }
+    s.findings.push(
+        cache_traits::Finding::new(
+            cache_traits::Severity::Critical,
+            format!("QC-{cjk}"),
+            format!("{cjk} {emoji} {long}"),
+            format!("{long} {emoji}"),
+        )
+        .evidence(cjk, long.clone()),
+    );
+    report.sections.push(s);
+    report
+}
+
+fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+#[test]
+fn wide_characters_take_two_columns_and_every_line_fits() {
+    let report = wide_report();
+    for width in 40..=120 {
+        let options = TextOptions {
+            width,
+            ..TextOptions::default()
+        };
+        let text = to_text_with(&report, &options);
+        for line in text.lines() {
+            assert!(
+                display_width(line) <= width,
+                "{width}: {} columns: {line}",
+                display_width(line)
+            );
+        }
+        // Something was there to cut and to wrap.
+        assert!(text.contains('…'), "{width}");
+        assert!(text.contains("缓存命中率"), "{width}");
+    }
+    let text = to_text(&report);
+    // The wide text takes up the lines: they are not left at half their width.
+    let widest = text.lines().map(display_width).max().unwrap_or(0);
+    assert!(widest >= 98, "{widest}");
+}
+
+#[test]
+fn display_width_helpers() {
+    assert_eq!(width_of("漢字"), 4);
+    assert_eq!(width_of("a🚀"), 3);
+    assert_eq!(truncate("漢字漢字", 8), "漢字漢字");
+    assert_eq!(truncate("漢字漢字", 5), "漢字…");
+    // A wide character is not split past the limit: one column short instead.
+    assert_eq!(truncate("漢字漢字", 4), "漢…");
+    assert_eq!(truncate("a漢字", 3), "a…");
+    assert_eq!(pad_right("漢", 4), "漢  ");
+    assert_eq!(pad_left("漢", 3), " 漢");
+    assert_eq!(wrap("漢字漢字漢", 4), ["漢字", "漢字", "漢"]);
+    assert_eq!(wrap("漢字 漢字漢", 6), ["漢字", "漢字漢"]);
+    assert_eq!(wrap("漢字 漢字漢", 5), ["漢字", "漢字", "漢"]);
+    assert_eq!(wrap("a漢字", 2), ["a", "漢", "字"]);
+    // Narrower than one wide character: one a line, however.
+    assert_eq!(wrap("漢字", 1), ["漢", "字"]);
+    for text in ["❤️❤️❤️❤️", "👨‍👩‍👧👨‍👩‍👧👨‍👩‍👧", "🇯🇵🇯🇵🇯🇵🇯🇵"]
+    {
+        for width in 1..8 {
+            let cut = truncate(text, width);
+            assert!(display_width(&cut) <= width, "{text} at {width}: {cut}");
+            for line in wrap(text, width.max(2)) {
+                assert!(
+                    display_width(&line) <= width.max(2),
+                    "{text} at {width}: {line}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_series_out_of_time_order_prints_its_span() {
+    let mut ts = TimeSeries::default();
+    ts.name = "x".to_owned();
+    ts.points = vec![(NOW, 3.0), (NOW - 2000, 1.0), (NOW - 1000, 2.0)];
+    let mut s = Section::new("s", "S");
+    s.series.push(ts);
+    let mut report = Report::new(ReportKind::Detailed, "r", NOW);
+    report.sections.push(s);
+    let text = to_text(&report);
+    assert!(
+        text.contains("3 points over 2 s: first 1, last 3, min 1, max 3, mean 2"),
+        "{text}"
+    );
+    assert!(text.contains("slope +1/s"), "{text}");
+    // The sparkline in time order.
+    assert!(text.contains("▁▅█"), "{text}");
+}
