@@ -170,7 +170,7 @@ fn chart(group: &[&TimeSeries], events: &[&Event]) -> Chart {
             FRAME.left + (t - t_min) as f64 / (t_max - t_min) as f64 * (FRAME.right - FRAME.left)
         }
     };
-    let y_of = |v: f64| FRAME.bottom - (v - lo) / (hi - lo) * (FRAME.bottom - FRAME.top);
+    let y_of = |v: f64| FRAME.bottom - fraction(v, lo, hi) * (FRAME.bottom - FRAME.top);
     let format = |v: f64| match scale {
         Scale::Levels => level_name(v).to_owned(),
         Scale::Linear { .. } => format_value(v, first.unit),
@@ -207,7 +207,7 @@ fn chart(group: &[&TimeSeries], events: &[&Event]) -> Chart {
             (bands, ticks)
         }
         Scale::Linear { lo, hi } => {
-            let ticks = [lo, (lo + hi) / 2.0, hi]
+            let ticks = [lo, midpoint(lo, hi), hi]
                 .into_iter()
                 .map(|v| tick(y_of(v), format_value(v, first.unit)))
                 .collect();
@@ -242,6 +242,30 @@ fn chart(group: &[&TimeSeries], events: &[&Event]) -> Chart {
         marker_path,
         n_samples: group.iter().map(|s| s.points.len()).sum(),
         n_drawn: sampled.iter().map(Vec::len).sum(),
+    }
+}
+
+/// Where `v` lies from `lo` (0) to `hi` (1), `lo < hi`, both finite: clamped to `0..=1`, and
+/// 0 for NaN, so that no coordinate is ever NaN or infinite. The span `hi - lo` of values near
+/// ±`f64::MAX` overflows: then both are halved first (which does not overflow, and loses
+/// nothing at that size).
+fn fraction(v: f64, lo: f64, hi: f64) -> f64 {
+    let span = hi - lo;
+    let f = if span.is_finite() {
+        (v - lo) / span
+    } else {
+        (v / 2.0 - lo / 2.0) / (hi / 2.0 - lo / 2.0)
+    };
+    if f.is_nan() { 0.0 } else { f.clamp(0.0, 1.0) }
+}
+
+/// The value halfway from `lo` to `hi`, without overflow.
+fn midpoint(lo: f64, hi: f64) -> f64 {
+    let sum = lo + hi;
+    if sum.is_finite() {
+        sum / 2.0
+    } else {
+        lo / 2.0 + hi / 2.0
     }
 }
 

@@ -375,3 +375,102 @@ fn tables_show_numbers_right_aligned() {
     assert!(html.contains("<td class=\"num\">0.5</td>"));
     assert!(html.contains("<td>text</td>"));
 }
+
+/// Every number in the SVG attributes of `html` that hold coordinates.
+fn svg_coordinates(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<svg") {
+        let end = rest[start..].find("</svg>").expect("the chart's end") + start;
+        let svg = &rest[start..end];
+        for attr in [
+            " x=\"",
+            " y=\"",
+            " x1=\"",
+            " x2=\"",
+            " y1=\"",
+            " y2=\"",
+            " width=\"",
+            " height=\"",
+            " points=\"",
+            " d=\"",
+        ] {
+            for value in svg.split(attr).skip(1) {
+                let value = &value[..value.find('"').expect("closing quote")];
+                // Numbers apart by spaces, commas or path commands.
+                for number in value.split(|c: char| c.is_whitespace() || ",MVHLZ".contains(c)) {
+                    if !number.is_empty() {
+                        out.push((attr.trim().to_owned(), number.to_owned()));
+                    }
+                }
+            }
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[test]
+fn extreme_values_give_finite_coordinates() {
+    let max = f64::MAX;
+    let tiny = f64::MIN_POSITIVE * f64::EPSILON; // The smallest subnormal.
+    let cases: Vec<(&str, Unit, Vec<f64>)> = vec![
+        ("both_ends", Unit::None, vec![-max, 0.0, max]),
+        ("both_ends_bytes", Unit::Bytes, vec![max, -max, max / 2.0]),
+        (
+            "huge_negative",
+            Unit::None,
+            vec![-max, -max / 2.0, -max / 4.0],
+        ),
+        ("all_lowest", Unit::None, vec![-max, -max]),
+        ("all_highest", Unit::Seconds, vec![max, max]),
+        ("huge_and_tiny", Unit::None, vec![tiny, max, -tiny]),
+        ("tiny", Unit::None, vec![tiny, 2.0 * tiny, 0.0]),
+        ("tiny_negative", Unit::None, vec![-tiny, -2.0 * tiny]),
+        ("tiny_both", Unit::None, vec![-tiny, tiny]),
+        (
+            "not_finite_too",
+            Unit::None,
+            vec![-max, f64::NEG_INFINITY, max, f64::INFINITY],
+        ),
+    ];
+    let mut report = Report::new(ReportKind::Detailed, "extremes", START + 10_000);
+    for (name, unit, values) in &cases {
+        let mut section = Section::new(*name, *name);
+        section.series.push(series(
+            name,
+            *unit,
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (START + i as u64 * 1000, v))
+                .collect(),
+        ));
+        // One point alone, too.
+        section.series.push(series(
+            &format!("{name}_one"),
+            *unit,
+            vec![(START, values[0])],
+        ));
+        section.events.push(event(START + 1000, "e", "an event"));
+        report.sections.push(section);
+    }
+    let html = to_html(&report, &HtmlOptions::default());
+    assert_eq!(html.matches("<svg").count(), 2 * cases.len());
+    assert!(!html.contains("NaN"));
+    let coordinates = svg_coordinates(&html);
+    assert!(coordinates.len() > 100, "{}", coordinates.len());
+    for (attr, number) in coordinates {
+        let v: f64 = number
+            .parse()
+            .unwrap_or_else(|e| panic!("{attr}{number}: {e}"));
+        assert!(
+            v.is_finite() && (-1.0..=601.0).contains(&v),
+            "{attr}{number}"
+        );
+    }
+    for svg in html.split("<svg").skip(1) {
+        let svg = &svg[..svg.find("</svg>").expect("the chart's end")];
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+    }
+}
