@@ -1,5 +1,12 @@
 //! A report as CSV files: the metrics, events and findings of every section in one file each,
 //! and one file per table and per time series.
+//!
+//! The files are meant to be opened in spreadsheets, which run a cell that starts with `=`,
+//! `+`, `-` or `@` as a formula (and some a cell that starts with a tab or a carriage return):
+//! a section id, name, label, message or table cell from a source could then call out to the
+//! network or run commands (CSV injection). Such text gets a single quote `'` before it, as
+//! OWASP recommends: `=1+1` is written `'=1+1`. Only text is guarded: numbers (a metric's value,
+//! a time, an `Int` or `Float` cell, a series point) stay numbers, negative ones included.
 
 use std::collections::HashSet;
 
@@ -29,7 +36,9 @@ const MAX_STEM: usize = 120;
 ///   `at_unix_millis,value`.
 ///
 /// Labels, fields and evidence are written `name=value,name=value`; a value that is not
-/// finite is an empty field. File names hold only `[a-z0-9._-]`, never `..`, and do not start
+/// finite is an empty field. Text starting with `=`, `+`, `-`, `@`, a tab or a carriage return
+/// gets a `'` before it, so that a spreadsheet shows it rather than running it (numbers do
+/// not: `-1.5` stays a number). File names hold only `[a-z0-9._-]`, never `..`, and do not start
 /// with `.` or `-`, whatever the section ids say, so they are safe to join to a directory;
 /// they are unique (`-2`, `-3`… where two would be the same).
 ///
@@ -67,8 +76,9 @@ pub fn to_csv_files(report: &Report) -> Vec<(String, String)> {
                 fields.resize(width, String::new());
                 fields
             });
+            let header: Vec<String> = table.columns.iter().map(|c| guard(c)).collect();
             let name = names.claim(&file_name(&[&section.id, &table.name]));
-            files.push((name, csv_text(&table.columns, rows)));
+            files.push((name, csv_text(&header, rows)));
         }
         for series in &section.series {
             let name = names.claim(&series_file_name(section, series));
@@ -82,11 +92,11 @@ fn metrics(report: &Report) -> String {
     let rows = sections(report).flat_map(|s| {
         s.metrics.iter().map(|m| {
             vec![
-                s.id.clone(),
-                m.name.clone(),
+                guard(&s.id),
+                guard(&m.name),
                 kind_name(m.kind).to_owned(),
                 unit_name(m.unit).to_owned(),
-                join_pairs(&m.labels),
+                guard(&join_pairs(&m.labels)),
                 number(m.value),
             ]
         })
@@ -101,11 +111,11 @@ fn events(report: &Report) -> String {
     let rows = sections(report).flat_map(|s| {
         s.events.iter().map(|e| {
             vec![
-                s.id.clone(),
+                guard(&s.id),
                 e.at_unix_millis.to_string(),
-                e.kind.clone(),
-                e.message.clone(),
-                join_pairs(&e.fields),
+                guard(&e.kind),
+                guard(&e.message),
+                guard(&join_pairs(&e.fields)),
             ]
         })
     });
@@ -119,12 +129,12 @@ fn findings(report: &Report) -> String {
     let rows = sections(report).flat_map(|s| {
         s.findings.iter().map(|f| {
             vec![
-                s.id.clone(),
+                guard(&s.id),
                 f.severity.as_str().to_owned(),
-                f.code.clone(),
-                f.title.clone(),
-                join_pairs(&f.evidence),
-                f.recommendation.clone(),
+                guard(&f.code),
+                guard(&f.title),
+                guard(&join_pairs(&f.evidence)),
+                guard(&f.recommendation),
             ]
         })
     });
@@ -184,7 +194,19 @@ fn series_csv(points: &[(u64, f64)]) -> String {
 fn cell(cell: &Cell) -> String {
     match cell {
         Cell::Float(v) => number(*v),
+        Cell::Text(text) => guard(text),
         other => other.to_string(),
+    }
+}
+
+/// `text` with a `'` before it when a spreadsheet would run it as a formula: when it starts
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return (OWASP's list). For text only; numbers
+/// are written without it.
+fn guard(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
     }
 }
 

@@ -187,3 +187,107 @@ fn an_empty_report_has_the_three_files_with_headers() {
     assert_eq!(files.len(), 3);
     assert_eq!(files[0].1, "section,name,kind,unit,labels,value\n");
 }
+
+#[test]
+fn text_that_a_spreadsheet_would_run_gets_a_quote() {
+    use cache_traits::{Event, Finding, Metric, Severity, Table, Unit};
+    let hostile = [
+        "=HYPERLINK(\"http://x\",\"y\")",
+        "+1+1",
+        "-2+3",
+        "@SUM(A1)",
+        "\t=1",
+        "\r=1",
+    ];
+    let mut report = Report::new(crate::ReportKind::Detailed, "r", 0);
+    for (i, h) in hostile.iter().enumerate() {
+        let mut s = cache_traits::Section::new(format!("s{i}"), "S");
+        s.metrics
+            .push(Metric::gauge(*h, *h, Unit::None, -1.5).label(*h, *h));
+        let mut e = Event::default();
+        e.kind = (*h).to_owned();
+        e.message = (*h).to_owned();
+        e.fields.push(((*h).to_owned(), (*h).to_owned()));
+        s.events.push(e);
+        s.findings
+            .push(Finding::new(Severity::Info, *h, *h, *h).evidence(*h, *h));
+        s.tables.push(
+            Table::new("t", "T", &[h, "n"])
+                .row(vec![(*h).into(), (-3i64).into()])
+                .row(vec![(-4.5).into(), "-".into()]),
+        );
+        report.sections.push(s);
+    }
+    // A section id that starts so.
+    report.sections.push(cache_traits::Section::new("-s", "S"));
+    report.sections[hostile.len()]
+        .metrics
+        .push(Metric::gauge("x", "", Unit::None, -7.0));
+
+    let files = to_csv_files(&report);
+    for (name, text) in &files {
+        let (header, rows) = parse(name, text);
+        for field in header.iter().chain(rows.iter().flatten()) {
+            let numeric = field.parse::<f64>().is_ok();
+            assert!(
+                numeric || !field.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{name}: {field:?}"
+            );
+        }
+    }
+    let guarded = |h: &str| format!("'{h}");
+    let (_, rows) = parse(METRICS_CSV, file(&files, METRICS_CSV));
+    assert_eq!(
+        rows[0],
+        [
+            "s0".to_owned(),
+            guarded(hostile[0]),
+            "gauge".to_owned(),
+            "none".to_owned(),
+            guarded(&format!("{0}={0}", hostile[0])),
+            // Numbers stay numbers.
+            "-1.5".to_owned(),
+        ]
+    );
+    assert_eq!(rows[hostile.len()][0], "'-s");
+    assert_eq!(rows[hostile.len()][5], "-7");
+    let (_, rows) = parse(EVENTS_CSV, file(&files, EVENTS_CSV));
+    for (row, h) in rows.iter().zip(hostile) {
+        assert_eq!(row[1], "0");
+        assert_eq!(
+            row[2..],
+            [guarded(h), guarded(h), guarded(&format!("{h}={h}"))]
+        );
+    }
+    let (_, rows) = parse(FINDINGS_CSV, file(&files, FINDINGS_CSV));
+    for (row, h) in rows.iter().zip(hostile) {
+        assert_eq!(row[1], "info");
+        assert_eq!(
+            row[2..],
+            [
+                guarded(h),
+                guarded(h),
+                guarded(&format!("{h}={h}")),
+                guarded(h)
+            ]
+        );
+    }
+    let (header, rows) = parse("table", file(&files, "s1.t.csv"));
+    assert_eq!(header, [guarded(hostile[1]), "n".to_owned()]);
+    assert_eq!(
+        rows,
+        [
+            [guarded(hostile[1]), "-3".to_owned()],
+            ["-4.5".to_owned(), "'-".to_owned()]
+        ]
+    );
+}
+
+#[test]
+fn harmless_text_is_left_as_it_is() {
+    assert_eq!(guard("a=b"), "a=b");
+    assert_eq!(guard(""), "");
+    assert_eq!(guard(" =1"), " =1");
+    assert_eq!(guard("'=1"), "'=1");
+    assert_eq!(guard("=1"), "'=1");
+}
