@@ -3,13 +3,14 @@
 //!
 //! [`MetricsServer`] says what it serves and how it bounds what a client can cost.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -127,25 +128,35 @@ impl std::error::Error for ServerError {
 ///   with more than 32 headers `431`, anything that is not HTTP/1.0 or 1.1 `400`.
 /// - **No body is read**: a request declaring one (`Content-Length` other than 0, or any
 ///   `Transfer-Encoding`) gets `413`.
-/// - **Time**: reading the head has [`MetricsServerBuilder::request_timeout`] (5 s by default)
-///   in all, however slowly the bytes come, then `408`; writing the response has as long again;
+/// - **Time**: reading the head, then waiting for the report, have
+///   [`MetricsServerBuilder::request_timeout`] (5 s by default) in all, however slowly the
+///   bytes come (a head not read by then gets `408`); writing the response has as long again;
 ///   then the connection is closed (`Connection: close`, no keep-alive), after reading and
 ///   discarding for at most a quarter of a second what the client still sends, so it gets the
 ///   response rather than a reset. A worker is therefore never held longer than twice the
-///   timeout and a quarter of a second by one connection.
-/// - **Rendering**: the report function is called, and each format rendered, at most once per
-///   [`MetricsServerBuilder::refresh_interval`] (1 s by default) however many requests come:
-///   every response within that time is the same cached snapshot. One snapshot is kept. The
-///   time the report function takes is the application's: requests wait for it, one call at
-///   a time.
+///   timeout and a quarter of a second by one connection, whatever the report function does.
+/// - **Rendering**: one thread of its own, the renderer, is the only caller of the report
+///   function and of the renderers; workers never call them. When a request wants a format,
+///   the renderer makes a new report if the last is older than
+///   [`MetricsServerBuilder::refresh_interval`] (1 s by default), then renders the formats
+///   asked for that it has not rendered yet: the report function is called, and each format
+///   rendered, at most once per interval however many requests come, and only when one
+///   comes. Every response within an interval is the same snapshot; one is kept. A request
+///   waits for a fresh snapshot until its deadline, then gets the latest it can: the last
+///   good snapshot however old (`200`, its age always in `X-Report-Age-Ms`), or, if there has
+///   been none yet, `503` with `Retry-After: 1`. A report function that panics leaves the
+///   previous snapshot in place; with none, the request gets `500`. Requests that need no
+///   report (`404`, `405`, `413`, `414`, `431`, `400`) never wait for the renderer.
 ///
 /// So a slow or hostile client occupies at most one worker for a bounded time and a fixed
-/// amount of memory, and never touches a cache: the report function runs on a worker, at most
-/// once per interval. What it cannot prevent: as many clients as there are workers, each
-/// holding its connection for the whole timeout, delay everyone else by up to that timeout per
-/// round (a pool of blocking threads does not multiplex); and connections beyond the kernel's
-/// queue are refused. Behind a reverse proxy or with a firewall rule to the scraper, neither
-/// matters; the endpoint binds to loopback unless told otherwise.
+/// amount of memory, and never touches a cache: the report function runs on the renderer, at
+/// most once per interval, and a slow or stuck one costs requests their deadline, not a
+/// worker for good. What it cannot prevent: as many clients as there are workers, each
+/// holding its connection for the whole timeout (or waiting for a report function that does
+/// not return), delay everyone else by up to that timeout per round (a pool of blocking
+/// threads does not multiplex); and connections beyond the kernel's queue are refused. Behind
+/// a reverse proxy or with a firewall rule to the scraper, neither matters; the endpoint binds
+/// to loopback unless told otherwise.
 ///
 /// # Why not a server crate
 ///
@@ -157,8 +168,14 @@ impl std::error::Error for ServerError {
 /// # Stopping
 ///
 /// Dropping the [`MetricsServer`] (or [`MetricsServer::stop`]) stops accepting, wakes the
-/// workers and waits for them for at most twice the request timeout and a second; a worker
-/// still in the middle of a response then ends on its own within its bounds.
+/// workers (one waiting for a report answers at once, with the last snapshot or `503`) and the
+/// renderer, and waits for the workers for at most twice the request timeout and a second,
+/// which is longer than a worker can be held: the listening socket is closed when the last
+/// worker ends, so the port is free when the drop returns (unless the system stalls a thread
+/// for most of a second). It then waits for the renderer for at most the request timeout
+/// more. A renderer still inside the application's report function cannot be stopped or
+/// joined: it is detached, holds no socket, and ends as soon as that function returns,
+/// without calling it again.
 ///
 /// # Examples
 ///
@@ -186,6 +203,9 @@ pub struct MetricsServer {
     workers: Vec<JoinHandle<()>>,
     /// Disconnects when every worker has ended (each holds a sender).
     ended: mpsc::Receiver<()>,
+    renderer: Option<JoinHandle<()>>,
+    /// Disconnects when the renderer has ended (it holds the sender).
+    renderer_ended: mpsc::Receiver<()>,
 }
 
 impl fmt::Debug for MetricsServer {
@@ -223,6 +243,11 @@ impl MetricsServer {
 impl Drop for MetricsServer {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
+        // Taking the lock orders the flag before the wait of anyone who checked it under the
+        // lock: the renderer waiting for work and the workers waiting for it all wake.
+        drop(self.shared.lock());
+        self.shared.wanted.notify_all();
+        self.shared.rendered.notify_all();
         // A worker blocked in `accept` wakes for a connection: one for each. A worker busy
         // with a client sees the flag when it is done.
         let wake = loopback_of(self.local_addr);
@@ -230,18 +255,32 @@ impl Drop for MetricsServer {
             let _ = TcpStream::connect_timeout(&wake, Duration::from_millis(200));
         }
         let deadline = Instant::now() + self.shared.request_timeout * 2 + Duration::from_secs(1);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.ended.recv_timeout(left) {
-                Ok(()) => continue,
-                Err(RecvTimeoutError::Disconnected | RecvTimeoutError::Timeout) => break,
-            }
-        }
+        wait_for_disconnect(&self.ended, deadline);
         for worker in self.workers.drain(..) {
             if worker.is_finished() {
                 let _ = worker.join();
             }
             // Otherwise it is detached, and ends within its request's bounds.
+        }
+        if let Some(renderer) = self.renderer.take() {
+            // Idle, it has ended already; rendering, it ends with its round; inside a report
+            // function that does not return, it is detached (it holds no socket).
+            let renderer_deadline = deadline.min(Instant::now() + self.shared.request_timeout);
+            wait_for_disconnect(&self.renderer_ended, renderer_deadline);
+            if renderer.is_finished() {
+                let _ = renderer.join();
+            }
+        }
+    }
+}
+
+/// Waits until every sender of `ended` is gone, or `deadline`.
+fn wait_for_disconnect(ended: &mpsc::Receiver<()>, deadline: Instant) {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match ended.recv_timeout(left) {
+            Ok(()) => {}
+            Err(RecvTimeoutError::Disconnected | RecvTimeoutError::Timeout) => return,
         }
     }
 }
@@ -278,8 +317,11 @@ impl MetricsServerBuilder {
         self
     }
 
-    /// The function that makes the report to serve; called on a worker thread at most once
-    /// per [`refresh_interval`](Self::refresh_interval). A panic in it is answered with `500`.
+    /// The function that makes the report to serve; called on the server's renderer thread,
+    /// when a request wants a report and the last one is at least
+    /// [`refresh_interval`](Self::refresh_interval) old. However long it takes, requests wait
+    /// for it only until their deadline, then get the last report (or `503` before the first).
+    /// A panic in it keeps the last report; with none yet, the request gets `500`.
     pub fn report<F>(self, report: F) -> Self
     where
         F: Fn() -> Report + Send + Sync + 'static,
@@ -306,8 +348,8 @@ impl MetricsServerBuilder {
         self
     }
 
-    /// The time allowed to read a request's head, and again to write its response
-    /// (default 5 s; at least 10 ms).
+    /// The time allowed to read a request's head and wait for the report, and again to write
+    /// its response (default 5 s; at least 10 ms).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout.max(Duration::from_millis(10));
         self
@@ -320,7 +362,7 @@ impl MetricsServerBuilder {
         self
     }
 
-    /// Listens and starts the workers.
+    /// Listens and starts the workers and the renderer.
     ///
     /// # Errors
     ///
@@ -341,61 +383,103 @@ impl MetricsServerBuilder {
             html: self.html,
             request_timeout: self.request_timeout,
             refresh_interval: self.refresh_interval,
-            snapshot: Mutex::new(None),
+            state: Mutex::new(State::default()),
+            wanted: Condvar::new(),
+            rendered: Condvar::new(),
         });
         let (ended_tx, ended) = mpsc::channel();
-        // Built first, so that an error below stops the workers already started.
+        let (renderer_ended_tx, renderer_ended) = mpsc::channel::<()>();
+        // Built first, so that an error below stops the threads already started.
         let mut server = MetricsServer {
             local_addr,
             shared: Arc::clone(&shared),
             workers: Vec::with_capacity(self.workers),
             ended,
+            renderer: None,
+            renderer_ended,
         };
-        let mut failure = None;
-        for worker_idx in 0..self.workers {
-            let spawned = listener.try_clone().and_then(|listener| {
+        let renderer = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("metrics-renderer".to_owned())
+                .spawn(move || {
+                    run_renderer(&shared);
+                    drop(renderer_ended_tx);
+                })
+        };
+        let spawned = renderer.and_then(|renderer| {
+            server.renderer = Some(renderer);
+            (0..self.workers).try_for_each(|worker_idx| {
+                let listener = listener.try_clone()?;
                 let shared = Arc::clone(&shared);
                 let ended_tx = ended_tx.clone();
-                std::thread::Builder::new()
+                let worker = std::thread::Builder::new()
                     .name(format!("metrics-server-{worker_idx}"))
                     .spawn(move || {
                         run_worker(&listener, &shared);
+                        // Closed before the end is signalled, so the port is free by then.
+                        drop(listener);
                         drop(ended_tx);
-                    })
-            });
-            match spawned {
-                Ok(worker) => server.workers.push(worker),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
+                    })?;
+                server.workers.push(worker);
+                Ok(())
+            })
+        });
         // Only the workers hold senders now, so `ended` disconnects when they have all ended.
         drop(ended_tx);
-        match failure {
-            // Dropping `server` stops the workers already started.
-            Some(e) => Err(ServerError::Spawn(e)),
-            None => Ok(server),
-        }
+        // On an error, dropping `server` stops the threads already started.
+        spawned.map_err(ServerError::Spawn)?;
+        Ok(server)
     }
 }
 
-/// What the workers share.
+/// What the workers and the renderer share.
 struct Shared {
+    /// Set once, when the server is dropped.
     stopping: AtomicBool,
     report: ReportFn,
     html: HtmlOptions,
     request_timeout: Duration,
     refresh_interval: Duration,
-    snapshot: Mutex<Option<Snapshot>>,
+    /// Held only to read or change [`State`], never while the report function or a renderer
+    /// runs.
+    state: Mutex<State>,
+    /// Wakes the renderer: a format is wanted, or the server stops.
+    wanted: Condvar,
+    /// Wakes the workers waiting for the renderer: it ended a round, or the server stops.
+    rendered: Condvar,
+}
+
+/// The snapshot and what requests want of the renderer.
+#[derive(Default)]
+struct State {
+    /// The last good report and the formats rendered from it so far.
+    snapshot: Option<Snapshot>,
+    /// The formats asked for since the renderer last started a round.
+    wanted: [bool; 3],
+    /// Rounds the renderer has started, and ended. A round takes what is wanted when it
+    /// starts, so what is asked for while `started` is `n` is done when `ended` reaches `n + 1`.
+    started: u64,
+    ended: u64,
 }
 
 /// A report and the formats rendered from it so far.
 struct Snapshot {
+    /// When the report function was called for it.
     taken: Instant,
-    report: Report,
+    report: Arc<Report>,
     bodies: [Option<Arc<[u8]>>; 3],
+}
+
+/// What a worker gets for a report endpoint.
+enum Lookup {
+    /// A body, and how old the report it shows is.
+    Body(Arc<[u8]>, Duration),
+    /// The renderer tried and has no body: the report function (or the renderer) panicked,
+    /// and no earlier report has this format.
+    Failed,
+    /// The deadline came first, and no earlier report has this format.
+    NotReady,
 }
 
 /// The three things served.
@@ -407,6 +491,8 @@ enum Endpoint {
 }
 
 impl Endpoint {
+    const ALL: [Endpoint; 3] = [Endpoint::Metrics, Endpoint::Json, Endpoint::Html];
+
     fn of_path(path: &str) -> Option<Self> {
         match path {
             "/metrics" => Some(Endpoint::Metrics),
@@ -442,35 +528,117 @@ impl Endpoint {
 }
 
 impl Shared {
-    /// The body for `endpoint` from the current snapshot, making a new one if it is older
-    /// than the refresh interval; `None` if the report function or the renderer failed.
-    fn body(&self, endpoint: Endpoint) -> Option<Arc<[u8]>> {
-        // Held while a report is made, so concurrent requests wait for it instead of each
-        // making their own.
-        let mut guard = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
-        let fresh = guard
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// The body for `endpoint`: from the current snapshot if it is fresh, else from the one
+    /// the renderer makes for this request, waited for until `deadline`; past it (or when the
+    /// server stops), from the last snapshot however old. Never calls the report function.
+    fn body(&self, endpoint: Endpoint, deadline: Instant) -> Lookup {
+        let idx = endpoint.idx();
+        let mut state = self.lock();
+        // The round of the renderer that does what this request asked for, once it has asked.
+        let mut round = None;
+        loop {
+            let out_of_time = self.stopping() || Instant::now() >= deadline;
+            let round_over = round.is_some_and(|round| state.ended >= round);
+            if let Some(snapshot) = &state.snapshot {
+                if let Some(body) = &snapshot.bodies[idx] {
+                    let age = snapshot.taken.elapsed();
+                    if age < self.refresh_interval || round_over || out_of_time {
+                        return Lookup::Body(Arc::clone(body), age);
+                    }
+                }
+            }
+            if round_over {
+                return Lookup::Failed;
+            }
+            if round.is_none() && !self.stopping() {
+                // Asked even when out of time, so that the next request may find it made.
+                state.wanted[idx] = true;
+                round = Some(state.started + 1);
+                self.wanted.notify_one();
+            }
+            if out_of_time {
+                return Lookup::NotReady;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            state = self
+                .rendered
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Renders `endpoint` from the current snapshot unless it has been already.
+    fn render_missing(&self, endpoint: Endpoint) {
+        let idx = endpoint.idx();
+        let report = match &self.lock().snapshot {
+            Some(snapshot) if snapshot.bodies[idx].is_none() => Arc::clone(&snapshot.report),
+            _ => return,
+        };
+        // A panic leaves the format missing: the requests waiting for it get `500`.
+        let Ok(text) = catch_unwind(AssertUnwindSafe(|| endpoint.render(&report, &self.html)))
+        else {
+            return;
+        };
+        // Only the renderer replaces the snapshot, so it is still the one rendered from.
+        if let Some(snapshot) = &mut self.lock().snapshot {
+            snapshot.bodies[idx] = Some(Arc::from(text.into_bytes()));
+        }
+    }
+}
+
+/// The renderer: the only caller of the report function and the renderers. Each round takes
+/// the formats wanted, makes a new report if the last is at least the refresh interval old,
+/// renders the wanted formats the snapshot lacks, and wakes the waiting workers.
+fn run_renderer(shared: &Shared) {
+    loop {
+        let mut state = shared.lock();
+        while !shared.stopping() && !state.wanted.contains(&true) {
+            state = shared
+                .wanted
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if shared.stopping() {
+            return;
+        }
+        let wanted = std::mem::take(&mut state.wanted);
+        state.started += 1;
+        let stale = state
+            .snapshot
             .as_ref()
-            .is_some_and(|s| s.taken.elapsed() < self.refresh_interval);
-        if !fresh {
-            *guard = None;
-            let report = catch_unwind(AssertUnwindSafe(|| (self.report)())).ok()?;
-            *guard = Some(Snapshot {
-                taken: Instant::now(),
-                report,
-                bodies: [None, None, None],
-            });
+            .is_none_or(|snapshot| snapshot.taken.elapsed() >= shared.refresh_interval);
+        drop(state);
+        if stale {
+            let taken = Instant::now();
+            // A panic keeps the previous snapshot.
+            if let Ok(report) = catch_unwind(AssertUnwindSafe(|| (shared.report)())) {
+                shared.lock().snapshot = Some(Snapshot {
+                    taken,
+                    report: Arc::new(report),
+                    bodies: Default::default(),
+                });
+            }
+            // Stopped while the application's function ran: do no more for it.
+            if shared.stopping() {
+                return;
+            }
         }
-        let snapshot = guard.as_mut()?;
-        if let Some(body) = &snapshot.bodies[endpoint.idx()] {
-            return Some(Arc::clone(body));
+        for endpoint in Endpoint::ALL {
+            if wanted[endpoint.idx()] {
+                shared.render_missing(endpoint);
+            }
         }
-        let text = catch_unwind(AssertUnwindSafe(|| {
-            endpoint.render(&snapshot.report, &self.html)
-        }))
-        .ok()?;
-        let body: Arc<[u8]> = Arc::from(text.into_bytes());
-        snapshot.bodies[endpoint.idx()] = Some(Arc::clone(&body));
-        Some(body)
+        shared.lock().ended += 1;
+        shared.rendered.notify_all();
     }
 }
 
@@ -504,7 +672,8 @@ struct Response {
     body: Arc<[u8]>,
     /// Send the headers only (`HEAD`).
     head_only: bool,
-    extra_headers: &'static str,
+    /// Whole header lines, each ending in CRLF.
+    extra_headers: Cow<'static, str>,
 }
 
 impl Response {
@@ -514,7 +683,7 @@ impl Response {
             content_type: "text/plain; charset=utf-8",
             body: Arc::from(message.as_bytes()),
             head_only: false,
-            extra_headers: "",
+            extra_headers: Cow::Borrowed(""),
         }
     }
 }
@@ -532,9 +701,10 @@ enum HeadError {
 
 /// Serves one connection: one request, one response, then closes it.
 fn serve(mut stream: TcpStream, shared: &Shared, buf: &mut [u8]) {
+    // For reading the head and then waiting for the report.
     let read_deadline = Instant::now() + shared.request_timeout;
     let response = match read_head(&mut stream, buf, read_deadline) {
-        Ok(head_len) => respond(&buf[..head_len], shared),
+        Ok(head_len) => respond(&buf[..head_len], shared, read_deadline),
         Err(HeadError::Closed) => return,
         Err(HeadError::TimedOut) => Response::error(408, "request timeout\n"),
         Err(HeadError::UrlTooLong) => Response::error(414, "the request target is too long\n"),
@@ -623,8 +793,8 @@ fn check_target_length(head: &[u8]) -> Result<(), HeadError> {
     Ok(())
 }
 
-/// The response to a complete request head.
-fn respond(head: &[u8], shared: &Shared) -> Response {
+/// The response to a complete request head; the report is waited for until `deadline`.
+fn respond(head: &[u8], shared: &Shared, deadline: Instant) -> Response {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     if !matches!(request.parse(head), Ok(httparse::Status::Complete(_))) {
@@ -644,7 +814,7 @@ fn respond(head: &[u8], shared: &Shared) -> Response {
         "HEAD" => true,
         _ => {
             let mut response = Response::error(405, "method not allowed: use GET\n");
-            response.extra_headers = "Allow: GET, HEAD\r\n";
+            response.extra_headers = Cow::Borrowed("Allow: GET, HEAD\r\n");
             return response;
         }
     };
@@ -653,20 +823,27 @@ fn respond(head: &[u8], shared: &Shared) -> Response {
         Ok(true) => return Response::error(413, "a request body is not accepted\n"),
         Err(()) => return Response::error(400, "malformed Content-Length\n"),
     }
-    let Some(body) = shared.body(endpoint) else {
-        return Response::error(500, "the report could not be made\n");
+    let (body, age) = match shared.body(endpoint, deadline) {
+        Lookup::Body(body, age) => (body, age),
+        Lookup::Failed => return Response::error(500, "the report could not be made\n"),
+        Lookup::NotReady => {
+            let mut response = Response::error(503, "the report is not ready yet: try again\n");
+            response.extra_headers = Cow::Borrowed("Retry-After: 1\r\n");
+            return response;
+        }
+    };
+    let policy = match endpoint {
+        Endpoint::Html => {
+            "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n"
+        }
+        Endpoint::Metrics | Endpoint::Json => "",
     };
     Response {
         status: 200,
         content_type: endpoint.content_type(),
         body,
         head_only,
-        extra_headers: match endpoint {
-            Endpoint::Html => {
-                "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n"
-            }
-            Endpoint::Metrics | Endpoint::Json => "",
-        },
+        extra_headers: Cow::Owned(format!("X-Report-Age-Ms: {}\r\n{policy}", age.as_millis())),
     }
 }
 
@@ -696,6 +873,7 @@ fn reason(status: u16) -> &'static str {
         413 => "Content Too Large",
         414 => "URI Too Long",
         431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
         _ => "Internal Server Error",
     }
 }

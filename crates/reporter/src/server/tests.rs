@@ -1,18 +1,19 @@
 //! Tests of the metrics endpoint over real sockets: the three paths, what else gets 404, 405,
-//! 413, 414, 431 and 400, slow and idle clients, the snapshot cache, and stopping.
+//! 413, 414, 431 and 400, slow and idle clients, the snapshot cache, slow, stuck and panicking
+//! report functions, and stopping.
 //!
 //! Nothing here asserts on speed: a request that must get through despite a hostile client
 //! only has to complete within a generous [`PATIENCE`].
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use cache_traits::{Metric, Section, Unit};
 
-use super::{MAX_REQUEST_HEAD, MAX_URL, MetricsServer, ServerError};
+use super::{MAX_REQUEST_HEAD, MAX_URL, MetricsServer, ReportFn, ServerError};
 use crate::{Report, ReportKind};
 
 /// How long a client in these tests waits for anything before the test fails.
@@ -122,6 +123,17 @@ fn check(addr: SocketAddr, requests: &[&[u8]], status: u16) {
             assert_eq!(reply.header("allow"), Some("GET, HEAD"));
         }
     }
+}
+
+/// Drops `server`, failing unless the drop returns within [`PATIENCE`].
+fn stop_within_patience(server: MetricsServer) {
+    let stopping = Instant::now();
+    drop(server);
+    assert!(
+        stopping.elapsed() < PATIENCE,
+        "stopping took {:?}",
+        stopping.elapsed()
+    );
 }
 
 fn get(addr: SocketAddr, target: &str) -> Reply {
@@ -372,8 +384,11 @@ fn idle_connections_beyond_the_pool_delay_but_do_not_block_others() {
     }
 }
 
-/// A server whose report function counts its calls, and fails the first when `fail_first`.
-fn counting_server(refresh: Duration, fail_first: bool) -> (MetricsServer, Arc<AtomicUsize>) {
+/// A server whose report function counts its calls, and panics in call `fail_call` (from 0).
+fn counting_server(
+    refresh: Duration,
+    fail_call: Option<usize>,
+) -> (MetricsServer, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
     let server = MetricsServer::builder()
@@ -381,8 +396,8 @@ fn counting_server(refresh: Duration, fail_first: bool) -> (MetricsServer, Arc<A
         .report(move || {
             let n_before = counted.fetch_add(1, Ordering::SeqCst);
             assert!(
-                !(fail_first && n_before == 0),
-                "the first report fails (this panic is expected)"
+                fail_call != Some(n_before),
+                "this report fails (this panic is expected)"
             );
             report()
         })
@@ -394,7 +409,7 @@ fn counting_server(refresh: Duration, fail_first: bool) -> (MetricsServer, Arc<A
 
 #[test]
 fn many_scrapes_share_one_snapshot() {
-    let (server, calls) = counting_server(Duration::from_secs(3600), false);
+    let (server, calls) = counting_server(Duration::from_secs(3600), None);
     let first = get(server.local_addr(), "/metrics");
     for _ in 0..10 {
         for path in ["/metrics", "/report.json", "/report.html"] {
@@ -407,7 +422,7 @@ fn many_scrapes_share_one_snapshot() {
 
 #[test]
 fn with_no_refresh_interval_every_request_makes_a_report() {
-    let (server, calls) = counting_server(Duration::ZERO, false);
+    let (server, calls) = counting_server(Duration::ZERO, None);
     for _ in 0..3 {
         assert_eq!(get(server.local_addr(), "/metrics").status, 200);
     }
@@ -416,10 +431,161 @@ fn with_no_refresh_interval_every_request_makes_a_report() {
 
 #[test]
 fn a_panicking_report_function_gets_500_and_the_server_goes_on() {
-    let (server, calls) = counting_server(Duration::ZERO, true);
+    let (server, calls) = counting_server(Duration::ZERO, Some(0));
     assert_eq!(get(server.local_addr(), "/metrics").status, 500);
     assert_eq!(get(server.local_addr(), "/metrics").status, 200);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_panic_after_a_good_report_serves_the_previous_one() {
+    let (server, calls) = counting_server(Duration::ZERO, Some(1));
+    let first = get(server.local_addr(), "/metrics");
+    assert_eq!(first.status, 200);
+    let second = get(server.local_addr(), "/metrics");
+    assert_eq!(second.status, 200);
+    assert_eq!(second.body, first.body);
+    assert!(second.header("x-report-age-ms").is_some());
+    assert_eq!(get(server.local_addr(), "/metrics").status, 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_slow_report_function_is_called_once_for_concurrent_scrapes() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let server = MetricsServer::builder()
+        .address("127.0.0.1:0")
+        .report(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            counted.fetch_add(1, Ordering::SeqCst);
+            report()
+        })
+        .workers(4)
+        .refresh_interval(Duration::from_secs(3600))
+        .start()
+        .expect("server starts");
+    let addr = server.local_addr();
+    let scrapes: Vec<_> = (0..8)
+        .map(|i| {
+            let path = if i % 2 == 0 {
+                "/metrics"
+            } else {
+                "/report.json"
+            };
+            std::thread::spawn(move || get(addr, path).status)
+        })
+        .collect();
+    for scrape in scrapes {
+        assert_eq!(scrape.join().expect("scrape thread"), 200);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// A report function that, from call `free_calls` on, waits until the returned sender is
+/// dropped (or sends), so never returns while a test holds it.
+fn stuck_report(free_calls: usize) -> (ReportFn, mpsc::Sender<()>) {
+    let (release, gate) = mpsc::channel::<()>();
+    let gate = Mutex::new(gate);
+    let calls = AtomicUsize::new(0);
+    let report: ReportFn = Arc::new(move || {
+        if calls.fetch_add(1, Ordering::SeqCst) >= free_calls {
+            if let Ok(gate) = gate.lock() {
+                let _ = gate.recv();
+            }
+        }
+        report()
+    });
+    (report, release)
+}
+
+/// A server on a port chosen here, free a moment before, so that the test can bind it again
+/// once the server is dropped.
+fn start_on_a_known_port(report: &ReportFn, timeout: Duration) -> MetricsServer {
+    for _ in 0..10 {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port");
+        match MetricsServer::builder()
+            .address(addr.to_string())
+            .shared_report(Arc::clone(report))
+            .workers(2)
+            .request_timeout(timeout)
+            .start()
+        {
+            Ok(server) => return server,
+            // A test in parallel was given the port meanwhile.
+            Err(ServerError::Bind { .. }) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("no free port in ten tries");
+}
+
+#[test]
+fn a_report_function_that_never_returns_holds_no_worker_and_no_port() {
+    let (stuck, release) = stuck_report(0);
+    let server = start_on_a_known_port(&stuck, Duration::from_secs(2));
+    let addr = server.local_addr();
+
+    // One scrape waits for the report, up to its deadline...
+    let waiting = std::thread::spawn(move || get(addr, "/metrics"));
+    std::thread::sleep(Duration::from_millis(100));
+    // ...while what needs no report is answered by the other worker without waiting.
+    assert_eq!(get(addr, "/nope").status, 404);
+    check(addr, &[b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n"], 405);
+    assert!(
+        !waiting.is_finished(),
+        "the 404 and 405 waited for the report's deadline"
+    );
+    // With no report ever made, the scrape gets 503 at its deadline (`get` fails the test
+    // if nothing comes within PATIENCE).
+    let reply = waiting.join().expect("scrape thread");
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.header("retry-after"), Some("1"));
+
+    // Dropping the server returns, and the port is free though the renderer is still stuck.
+    stop_within_patience(server);
+    let again = TcpListener::bind(addr);
+    assert!(
+        again.is_ok(),
+        "the port is still bound after the drop: {again:?}"
+    );
+    drop(release);
+}
+
+#[test]
+fn while_the_report_function_is_stuck_the_last_report_is_served() {
+    let (stuck, release) = stuck_report(1);
+    let server = MetricsServer::builder()
+        .address("127.0.0.1:0")
+        .shared_report(stuck)
+        .refresh_interval(Duration::ZERO)
+        .request_timeout(Duration::from_millis(300))
+        .start()
+        .expect("server starts");
+    let addr = server.local_addr();
+    let first = get(addr, "/metrics");
+    assert_eq!(first.status, 200);
+
+    // Every request wants a new report, the second call never returns: the request gets the
+    // first report at its deadline, and says how old it is.
+    let stale = get(addr, "/metrics");
+    assert_eq!(stale.status, 200);
+    assert_eq!(stale.body, first.body);
+    let age: u64 = stale
+        .header("x-report-age-ms")
+        .and_then(|age| age.parse().ok())
+        .expect("an age header");
+    assert!(age >= 300, "age {age} ms");
+
+    // A format never rendered from the last report cannot be served: 503.
+    let json = get(addr, "/report.json");
+    assert_eq!(json.status, 503);
+    assert!(json.header("retry-after").is_some());
+
+    drop(server);
+    drop(release);
 }
 
 #[test]
@@ -429,13 +595,7 @@ fn drop_stops_the_server() {
     assert_eq!(get(addr, "/metrics").status, 200);
     // An idle client is connected while the server stops: the stop still ends in bounded time.
     let mut idle = connect(addr);
-    let stopping = Instant::now();
-    drop(server);
-    assert!(
-        stopping.elapsed() < PATIENCE,
-        "stopping took {:?}",
-        stopping.elapsed()
-    );
+    stop_within_patience(server);
     // The idle connection was closed, not left hanging. (Whether the port still listens is
     // not asked: tests in parallel may be given the freed port for a server of their own.)
     let mut rest = Vec::new();
