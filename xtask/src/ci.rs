@@ -9,7 +9,7 @@
 use anyhow::Result;
 
 use crate::{
-    cargo, html_check, layering, miri, promtool, root, run_checked, scrape_check, squeeze,
+    cargo, demo, html_check, layering, miri, promtool, root, run_checked, scrape_check, squeeze,
 };
 
 pub(crate) fn run(_args: &[String]) -> Result<()> {
@@ -97,18 +97,9 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
 fn reports() -> Result<()> {
     let out = root().join("target").join("ci-demo");
     let mut demo = cargo();
-    demo.args([
-        "run",
-        "--release",
-        "-p",
-        "query-cache",
-        "--example",
-        "demo",
-        "--",
-        "--quick",
-        "--out",
-    ])
-    .arg(&out);
+    demo.args(demo::CARGO_ARGS)
+        .args(["--quick", "--out"])
+        .arg(&out);
     run_checked(demo, "demo --quick (the report folder)")?;
     for name in ["report.html", "report.json", "report.txt", "metrics.prom"] {
         let path = out.join(name);
@@ -141,27 +132,20 @@ fn reports() -> Result<()> {
         skip("chromium")?;
     }
     if have("prometheus") {
-        let args = [
-            "--timeout",
-            "900",
-            "--spawn",
-            "cargo",
-            "run",
-            "--release",
-            "-p",
-            "query-cache",
-            "--example",
-            "demo",
-            "--",
-            "--quick",
-            "--serve",
-            "127.0.0.1:9898",
-            "--out",
-            "target/ci-serve",
-            "--target",
-            "127.0.0.1:9898",
-        ];
-        scrape_check::run(&args.map(str::to_owned))?;
+        let args = ["--timeout", "900", "--spawn", "cargo"]
+            .into_iter()
+            .chain(demo::CARGO_ARGS)
+            .chain([
+                "--quick",
+                "--serve",
+                "127.0.0.1:9898",
+                "--out",
+                "target/ci-serve",
+            ])
+            .chain(["--target", "127.0.0.1:9898"])
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        scrape_check::run(&args)?;
     } else {
         skip("prometheus")?;
     }

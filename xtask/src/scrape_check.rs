@@ -91,20 +91,11 @@ fn parse(args: &[String]) -> Result<Option<Options>> {
     }
     if spawn.is_none() && target.is_none() {
         spawn = Some(
-            [
-                "cargo",
-                "run",
-                "--release",
-                "-p",
-                "query-cache",
-                "--example",
-                "demo",
-                "--",
-                "--serve",
-                DEFAULT_TARGET,
-            ]
-            .map(String::from)
-            .to_vec(),
+            std::iter::once("cargo")
+                .chain(crate::demo::CARGO_ARGS)
+                .chain(["--serve", DEFAULT_TARGET])
+                .map(String::from)
+                .collect(),
         );
     }
     Ok(Some(Options {

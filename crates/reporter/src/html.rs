@@ -12,7 +12,7 @@
 use askama::Template;
 use cache_traits::{Cell, Event, Finding, Metric, MetricKind, Section, Severity, Table, Unit};
 
-use crate::Report;
+use crate::{Report, units};
 
 mod chart;
 #[cfg(test)]
@@ -332,16 +332,7 @@ fn event_row(event: &Event) -> EventRow<'_> {
 
 /// `a=1, b=2`.
 fn join_pairs(pairs: &[(String, String)]) -> String {
-    let mut out = String::new();
-    for (idx, (name, value)) in pairs.iter().enumerate() {
-        if idx > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(name);
-        out.push('=');
-        out.push_str(value);
-    }
-    out
+    crate::report::join_pairs_with(pairs, ", ")
 }
 
 /// A value for people, in its unit: `12.3 MiB`, `87.5 %`, `4.20 ms`, `1,234,567`.
@@ -358,20 +349,10 @@ fn format_value(value: f64, unit: Option<Unit>) -> String {
 }
 
 fn format_bytes(value: f64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if value.abs() < 1024.0 {
-        return format!("{value:.0} B");
+    match units::scale_bytes(value) {
+        Some((scaled, unit)) => format!("{} {unit}", format_significant(scaled)),
+        None => format!("{value:.0} B"),
     }
-    let mut scaled = value / 1024.0;
-    let mut unit = UNITS[0];
-    for next in &UNITS[1..] {
-        if scaled.abs() < 1024.0 {
-            break;
-        }
-        scaled /= 1024.0;
-        unit = next;
-    }
-    format!("{} {unit}", format_significant(scaled))
 }
 
 fn format_seconds(value: f64) -> String {
@@ -420,12 +401,7 @@ fn format_number(value: f64) -> String {
     if value < 0.0 && (whole != "0" || !fraction.is_empty()) {
         out.push('-');
     }
-    for (idx, ch) in whole.chars().enumerate() {
-        if idx > 0 && (whole.len() - idx) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
+    units::group_digits(whole, &mut out);
     if !fraction.is_empty() {
         out.push('.');
         out.push_str(fraction);
@@ -435,40 +411,20 @@ fn format_number(value: f64) -> String {
 
 /// `2025-06-01 12:00:00 UTC`.
 fn format_datetime(unix_millis: u64) -> String {
-    let (date, secs_of_day) = split_unix_millis(unix_millis);
-    format!("{date} {} UTC", hms(secs_of_day))
+    format!(
+        "{} {} UTC",
+        units::utc_date(unix_millis),
+        units::utc_clock(unix_millis)
+    )
 }
 
 /// `12:00:00.250`, the time of day in UTC.
 fn format_time_millis(unix_millis: u64) -> String {
-    let (_, secs_of_day) = split_unix_millis(unix_millis);
-    format!("{}.{:03}", hms(secs_of_day), unix_millis % 1000)
-}
-
-fn hms(secs_of_day: u64) -> String {
     format!(
-        "{:02}:{:02}:{:02}",
-        secs_of_day / 3600,
-        secs_of_day / 60 % 60,
-        secs_of_day % 60
+        "{}.{:03}",
+        units::utc_clock(unix_millis),
+        unix_millis % 1000
     )
-}
-
-/// The date (`2025-06-01`) and the seconds since midnight, in UTC.
-fn split_unix_millis(unix_millis: u64) -> (String, u64) {
-    let secs = unix_millis / 1000;
-    let days = secs / 86_400;
-    // Howard Hinnant's civil_from_days, for days since 1970-01-01 (never negative here).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (format!("{year:04}-{month:02}-{day:02}"), secs % 86_400)
 }
 
 /// Escapes text for HTML, for the one string that does not go through a template.

@@ -18,6 +18,7 @@ mod server;
 #[cfg(test)]
 mod testing;
 mod text;
+mod units;
 
 pub use crate::csv::{EVENTS_CSV, FINDINGS_CSV, METRICS_CSV, to_csv_files};
 pub use history::{

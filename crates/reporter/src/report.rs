@@ -295,10 +295,15 @@ fn trends_title(window: Duration) -> String {
 
 /// Name and value pairs (labels, evidence, fields) as `name=value,name=value`.
 pub(crate) fn join_pairs(pairs: &[(String, String)]) -> String {
+    join_pairs_with(pairs, ",")
+}
+
+/// `name=value` pairs joined by `sep`.
+pub(crate) fn join_pairs_with(pairs: &[(String, String)], sep: &str) -> String {
     let mut out = String::new();
     for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push_str(sep);
         }
         out.push_str(name);
         out.push('=');

@@ -14,6 +14,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::history::Trend;
 use crate::report::{Report, join_pairs};
+use crate::units::{self, utc_date};
 
 /// How [`to_text_with`] lays a report out.
 #[non_exhaustive]
@@ -537,20 +538,10 @@ fn quantity(v: f64, unit: Unit) -> String {
 
 /// Bytes in binary units with one decimal: `512 B`, `48.0 MiB`.
 fn bytes(v: f64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if v.abs() < 1024.0 {
-        return format!("{} B", number(v));
+    match units::scale_bytes(v) {
+        Some((scaled, unit)) => format!("{scaled:.1} {unit}"),
+        None => format!("{} B", number(v)),
     }
-    let mut scaled = v / 1024.0;
-    let mut unit = UNITS[0];
-    for next in &UNITS[1..] {
-        if scaled.abs() < 1024.0 {
-            break;
-        }
-        scaled /= 1024.0;
-        unit = next;
-    }
-    format!("{scaled:.1} {unit}")
 }
 
 /// A number with about four significant digits, whole numbers with thousands separators.
@@ -589,17 +580,11 @@ fn number(v: f64) -> String {
 
 /// `v` with a comma every three digits.
 fn grouped(v: i64) -> String {
-    let digits = v.unsigned_abs().to_string();
     let mut out = String::new();
     if v < 0 {
         out.push('-');
     }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
+    units::group_digits(&v.unsigned_abs().to_string(), &mut out);
     out
 }
 
@@ -619,40 +604,12 @@ const DAY_MS: u64 = 86_400_000;
 
 /// `2026-12-07 00:04:23` for unix milliseconds, in UTC.
 fn utc(millis: u64) -> String {
-    let s = millis / 1000;
-    format!(
-        "{} {:02}:{:02}:{:02}",
-        utc_date(millis),
-        s / 3600 % 24,
-        s / 60 % 60,
-        s % 60
-    )
+    format!("{} {}", units::utc_date(millis), units::utc_clock(millis))
 }
 
 /// `00:04:23.120`, the time of day in UTC.
 fn utc_time(millis: u64) -> String {
-    let s = millis / 1000;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        s / 3600 % 24,
-        s / 60 % 60,
-        s % 60,
-        millis % 1000
-    )
-}
-
-/// `2026-12-07`, the date in UTC (Howard Hinnant's `civil_from_days`).
-fn utc_date(millis: u64) -> String {
-    let z = (millis / DAY_MS) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    format!("{}.{:03}", units::utc_clock(millis), millis % 1000)
 }
 
 /// `text` with control characters (line breaks, tabs, escapes) as spaces.

@@ -199,20 +199,6 @@ fn pressure(view: &MemoryView) -> Section {
             n(view.level_changes),
         ),
         Metric::counter(
-            "relief_actions",
-            "Relief actions: caches shrunk under pressure",
-            Unit::None,
-            n(view.reliefs[0]),
-        )
-        .label("kind", "shrink"),
-        Metric::counter(
-            "relief_actions",
-            "Relief actions: caches shrunk under pressure",
-            Unit::None,
-            n(view.reliefs[1]),
-        )
-        .label("kind", "shrink_hard"),
-        Metric::counter(
             "relief_freed_memory",
             "Bytes relief actions freed from the caches",
             Unit::Bytes,
@@ -237,6 +223,17 @@ fn pressure(view: &MemoryView) -> Section {
             view.busy.as_secs_f64(),
         ),
     ];
+    for (kind, count) in ["shrink", "shrink_hard"].into_iter().zip(view.reliefs) {
+        section.metrics.push(
+            Metric::counter(
+                "relief_actions",
+                "Relief actions: caches shrunk under pressure",
+                Unit::None,
+                n(count),
+            )
+            .label("kind", kind),
+        );
+    }
     for (event, &at) in view.events.iter().zip(&view.event_times) {
         let mut e = Event::default();
         e.at_unix_millis = at;

@@ -8,7 +8,8 @@
 
 use cache_traits::{Event, TimeSeries, Unit};
 
-use super::{MAX_CHART_POINTS, format_value, hms, join_pairs};
+use super::{MAX_CHART_POINTS, format_value, join_pairs};
+use crate::units::{utc_clock, utc_date};
 
 /// `(unix milliseconds, value)`, as in [`TimeSeries::points`].
 type Point = (u64, f64);
@@ -352,10 +353,10 @@ fn line_stats(points: &[(u64, f64)], format: &impl Fn(f64) -> String) -> String 
 fn x_labels(t_min: u64, t_max: u64, x_of: &impl Fn(u64) -> f64) -> Vec<XLabel> {
     let label = |t: u64| {
         if t_max - t_min >= 86_400_000 {
-            let (date, secs) = super::split_unix_millis(t);
-            format!("{} {}", date.get(5..).unwrap_or(&date), hms(secs))
+            let date = utc_date(t);
+            format!("{} {}", date.get(5..).unwrap_or(&date), utc_clock(t))
         } else {
-            hms(super::split_unix_millis(t).1)
+            utc_clock(t)
         }
     };
     if t_max == t_min {
@@ -427,7 +428,7 @@ fn markers(
                 }
                 title.push_str(&format!(
                     "{} {}: {}",
-                    hms(super::split_unix_millis(event.at_unix_millis).1),
+                    utc_clock(event.at_unix_millis),
                     event.kind,
                     event.message
                 ));
