@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cache_traits::{
-    CacheStats, Clock, EvictionPolicy, HeapSize, HeapWeigher, ManagedCache, Reclaim, RemovalCause,
-    Weigher,
+    CacheObserver, CacheStats, Clock, EvictionPolicy, HeapSize, HeapWeigher, ManagedCache,
+    Operation, Reclaim, RemovalCause, Weigher,
 };
 use hashbrown::DefaultHashBuilder;
 
@@ -83,6 +83,7 @@ pub struct Cache<K, V, P, S = DefaultHashBuilder> {
     clock: Arc<dyn Clock>,
     listener: Option<Listener<K, V>>,
     reclaimer: Option<Arc<dyn Reclaim<(K, V)>>>,
+    observer: Option<Arc<dyn CacheObserver<K>>>,
     name: String,
     overhead: u64,
     capacity: AtomicU64,
@@ -189,6 +190,7 @@ impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
             clock: b.clock,
             listener: b.listener,
             reclaimer: b.reclaimer,
+            observer: b.observer,
             name: b.name,
             overhead,
             capacity: AtomicU64::new(max_bytes),
@@ -258,6 +260,11 @@ where
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
+        if let Some(observer) = &self.observer
+            && observer.sample()
+        {
+            return self.get_sampled(&**observer, key);
+        }
         let hash = self.hash(key);
         let mut shard = self.lock(hash);
         match shard.lookup(hash, key, &self.clock) {
@@ -268,6 +275,54 @@ where
                 None
             }
         }
+    }
+
+    /// A `get` the observer sampled: timed, and reported with the stored key on a hit.
+    #[cold]
+    #[inline(never)]
+    fn get_sampled<Q>(&self, observer: &dyn CacheObserver<K>, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        let started = self.clock.now_nanos();
+        let hash = self.hash(key);
+        let mut shard = self.lock(hash);
+        let (found, reported) = match shard.lookup(hash, key, &self.clock) {
+            Lookup::Hit(v) => {
+                // The stored key is only borrowed under the lock: report the hit there.
+                let stored = shard.stored_key(hash, key);
+                let reported = catch_unwind(AssertUnwindSafe(|| observer.read(stored, true)));
+                drop(shard);
+                (Some(v), reported)
+            }
+            Lookup::Miss => {
+                drop(shard);
+                (
+                    None,
+                    catch_unwind(AssertUnwindSafe(|| observer.read(None, false))),
+                )
+            }
+            Lookup::Expired(idx) => {
+                self.remove_expired(shard, idx);
+                (
+                    None,
+                    catch_unwind(AssertUnwindSafe(|| observer.read(None, false))),
+                )
+            }
+        };
+        let elapsed = self.clock.now_nanos().saturating_sub(started);
+        let op = if found.is_some() {
+            Operation::GetHit
+        } else {
+            Operation::GetMiss
+        };
+        observer.latency(op, elapsed);
+        if let Err(payload) = reported {
+            resume_unwind(payload);
+        }
+        found
     }
 
     /// The rest of a `get` that found `idx` expired: removes it and counts the miss.
@@ -378,20 +433,39 @@ where
     }
 
     fn insert_with_expiry(&self, key: K, value: V, expiry: Expiry) {
+        let started = match &self.observer {
+            Some(observer) => self.sampled_start(&**observer),
+            None => None,
+        };
         let weight = self.weigh(&key, &value, &expiry);
         let hash = self.hash(&key);
+        if let Some(observer) = &self.observer {
+            observer.inserted(&key, weight);
+        }
         let mut out = Removals::new();
         let fault = {
             let mut shard = self.lock(hash);
             shard.insert(hash, key, value, weight, expiry, &self.hasher, &mut out);
             shard.take_fault()
         };
+        if let (Some(observer), Some(started)) = (&self.observer, started) {
+            observer.latency(
+                Operation::Insert,
+                self.clock.now_nanos().saturating_sub(started),
+            );
+        }
         if !out.is_empty() {
             self.dispatch(out);
         }
         if let Some(fault) = fault {
             raise(fault);
         }
+    }
+
+    /// Whether the observer samples the operation about to start: its start time if so.
+    #[inline(never)]
+    fn sampled_start(&self, observer: &dyn CacheObserver<K>) -> Option<u64> {
+        observer.sample().then(|| self.clock.now_nanos())
     }
 
     /// Removes `key`, returning its value if it was present and not expired.
@@ -415,6 +489,9 @@ where
         let cancelled = self.lock(hash).remove(hash, key, &*self.clock, &mut out);
         drop(cancelled);
         let removal = out.into_iter().next()?;
+        if let Some(observer) = &self.observer {
+            observer.removed(&removal.key, removal.weight, removal.cause);
+        }
         if let Some(listener) = &self.listener {
             listener(&removal.key, &removal.value, removal.cause);
         }
@@ -538,6 +615,10 @@ where
         K: Clone,
         V: Clone,
     {
+        let mut sampled = match &self.observer {
+            Some(observer) => self.sampled_start(&**observer),
+            None => None,
+        };
         let hash = self.hash(&key);
         let mut init = Some(init);
         let mut first_probe = true;
@@ -566,6 +647,16 @@ where
                     }
                 }
             };
+            // The first lookup's read, when sampled: a leader reports it once its guard is armed.
+            let read = sampled.take().map(|started| {
+                let elapsed = self.clock.now_nanos().saturating_sub(started);
+                (matches!(step, Step::Hit(_)), elapsed)
+            });
+            if let (Some(observer), Some((hit, elapsed))) = (&self.observer, read)
+                && !matches!(step, Step::Lead(_))
+            {
+                report_read(&**observer, &key, hit, elapsed);
+            }
             // A leader hands its lookup's removals out once its guard is armed (see `lead`).
             let out = if matches!(step, Step::Lead(_)) {
                 out
@@ -586,7 +677,8 @@ where
                     let Some(init) = init.take() else {
                         return Err(LoadError::LoaderPanicked);
                     };
-                    return self.lead(hash, key, flight, init, out);
+                    let missed = read.map(|(_, elapsed)| elapsed);
+                    return self.lead(hash, key, flight, init, out, missed);
                 }
             }
         }
@@ -605,8 +697,10 @@ where
         flight: Arc<Flight<V>>,
         init: impl FnOnce() -> Result<V, E>,
         earlier: Removals<K, V>,
+        missed: Option<u64>,
     ) -> Result<V, LoadError<E>>
     where
+        K: Clone,
         V: Clone,
     {
         let mut guard = LeadGuard {
@@ -618,11 +712,19 @@ where
         // Removals from the lookup (an expired entry under this key) go out with the guard
         // armed; a listener or `Drop` that panics there does not stop the load: its panic
         // resumes once the outcome is published.
-        let earlier_panic = if earlier.is_empty() {
+        let mut earlier_panic = if earlier.is_empty() {
             None
         } else {
             catch_unwind(AssertUnwindSafe(|| self.dispatch(earlier))).err()
         };
+        let observer = self.observer.as_deref();
+        if let (Some(observer), Some(elapsed)) = (observer, missed) {
+            let reported = catch_unwind(AssertUnwindSafe(|| {
+                report_read(observer, &key, false, elapsed);
+            }));
+            earlier_panic = earlier_panic.or(reported.err());
+        }
+        let load_started = observer.map_or(0, |o| o.load_started());
         let started = self.clock.now_nanos();
         let result = init();
         let elapsed = self.clock.now_nanos().saturating_sub(started);
@@ -630,6 +732,7 @@ where
             Ok(value) => {
                 let expiry = self.expiry(self.ttl, self.tti);
                 let weight = self.weigh(&key, &value, &expiry);
+                let observed_key = observer.map(|_| key.clone());
                 let for_waiters = value.clone();
                 let stored = value.clone();
                 let mut out = Removals::new();
@@ -648,7 +751,17 @@ where
                 };
                 guard.armed = false;
                 flight.finish(Outcome::Loaded(for_waiters));
+                let stored = registered.is_some();
                 drop((registered, unstored));
+                if let (Some(observer), Some(key)) = (observer, observed_key) {
+                    let reported = catch_unwind(AssertUnwindSafe(|| {
+                        observer.loaded(&key, Some(weight), elapsed, load_started);
+                        if stored {
+                            observer.inserted(&key, weight);
+                        }
+                    }));
+                    earlier_panic = earlier_panic.or(reported.err());
+                }
                 let dispatched = catch_unwind(AssertUnwindSafe(|| self.dispatch(out)));
                 if let Some(payload) = earlier_panic.or(dispatched.err()) {
                     resume_unwind(payload);
@@ -668,6 +781,12 @@ where
                 guard.armed = false;
                 flight.finish(Outcome::Failed);
                 drop(registered);
+                if let Some(observer) = observer {
+                    let reported = catch_unwind(AssertUnwindSafe(|| {
+                        observer.loaded(&key, None, elapsed, load_started);
+                    }));
+                    earlier_panic = earlier_panic.or(reported.err());
+                }
                 if let Some(payload) = earlier_panic {
                     resume_unwind(payload);
                 }
@@ -681,7 +800,7 @@ where
     /// A listener that panics still sees every removal; the first panic resumes afterwards.
     #[inline]
     fn dispatch(&self, out: Removals<K, V>) {
-        if self.listener.is_none() && self.reclaimer.is_none() {
+        if self.listener.is_none() && self.reclaimer.is_none() && self.observer.is_none() {
             // Nothing to tell: the removals drop here, after the lock was released.
             drop(out);
             return;
@@ -696,15 +815,32 @@ where
     fn dispatch_slow(&self, out: Removals<K, V>) {
         let mut panic = None;
         for r in out {
+            let mut dropping = None;
+            if let Some(observer) = &self.observer {
+                match catch_unwind(AssertUnwindSafe(|| {
+                    observer.removed(&r.key, r.weight, r.cause)
+                })) {
+                    Ok(started) => dropping = Some((&**observer, started)),
+                    Err(payload) => {
+                        panic.get_or_insert(payload);
+                    }
+                }
+            }
             if let Some(listener) = &self.listener {
                 let called = catch_unwind(AssertUnwindSafe(|| listener(&r.key, &r.value, r.cause)));
                 if let Err(payload) = called {
                     panic.get_or_insert(payload);
                 }
             }
+            let weight = r.weight;
             let released = catch_unwind(AssertUnwindSafe(|| match &self.reclaimer {
                 Some(reclaimer) => reclaimer.reclaim((r.key, r.value), r.weight),
-                None => drop(r),
+                None => {
+                    drop(r);
+                    if let Some((observer, started)) = dropping {
+                        observer.dropped(weight, started);
+                    }
+                }
             }));
             if let Err(payload) = released {
                 panic.get_or_insert(payload);
@@ -884,6 +1020,17 @@ impl<K, V, P, S> Cache<K, V, P, S> {
 /// builds (the shard has already evicted in the policy's place).
 #[cold]
 #[inline(never)]
+/// Reports a sampled read of `key` and its latency.
+fn report_read<K: ?Sized>(observer: &dyn CacheObserver<K>, key: &K, hit: bool, elapsed: u64) {
+    observer.read(Some(key), hit);
+    let op = if hit {
+        Operation::GetHit
+    } else {
+        Operation::GetMiss
+    };
+    observer.latency(op, elapsed);
+}
+
 fn raise(fault: Fault) {
     match fault {
         Fault::Panic(payload) => resume_unwind(payload),

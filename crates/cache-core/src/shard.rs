@@ -192,6 +192,17 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             .copied()
     }
 
+    /// The stored key equal to `key`, if present (for an observer, after a hit).
+    pub(crate) fn stored_key<Q>(&self, hash: u64, key: &Q) -> Option<&K>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let idx = self.find(hash, key)?;
+        // SAFETY: `idx` came from the table.
+        Some(&unsafe { self.slab.get(idx) }.key)
+    }
+
     /// Looks `key` up for a caller that counts its own miss: a hit is recorded and counted; an
     /// expired entry is removed (into `out`) and reported as absent.
     #[inline]

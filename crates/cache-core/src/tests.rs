@@ -579,3 +579,4 @@ fn a_policys_extra_memory_counts_against_the_budget_up_to_a_quarter() {
 }
 
 mod hardening;
+mod observer;

@@ -13,6 +13,7 @@
 //! | [`MemoryProbe`] → [`MemorySample`] → [`MemoryLimit`] | `memory-probe` | pressure, sizing, reports |
 //! | [`PressureLevel`] | `pressure` | sizing, `gc-coord`, the facade's manager |
 //! | [`Utility`] (through [`ManagedCache::utility`]) | caches, later the advisor | sizing |
+//! | [`CacheObserver`] ([`ThreadAllocations`] through [`MemoryProbe::thread_allocations`]) | `profiler` | `cache-core` |
 //! | [`ReportSource`] → [`Section`] ([`Metric`], [`Table`], [`TimeSeries`], [`Event`], [`Finding`]) | every component with something to tell | `reporter` |
 //!
 //! New trait methods get default bodies; public enums and config-like structs are
@@ -21,6 +22,7 @@
 mod clock;
 mod managed;
 mod memory;
+mod observe;
 mod policy;
 mod reclaim;
 mod report;
@@ -33,6 +35,7 @@ pub use memory::{
     AllocatorStats, CgroupEvents, CgroupMemory, LimitSource, MemoryLimit, MemoryProbe,
     MemorySample, Psi, PsiLine,
 };
+pub use observe::{CacheObserver, Operation, ThreadAllocations};
 pub use policy::EvictionPolicy;
 pub use reclaim::{PressureLevel, Reclaim};
 pub use report::{

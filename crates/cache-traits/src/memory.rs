@@ -294,4 +294,11 @@ impl MemoryLimit {
 pub trait MemoryProbe: Send + Sync {
     /// Takes a sample now.
     fn sample(&self) -> MemorySample;
+
+    /// The calling thread's allocation counters, where the allocator keeps them (jemalloc);
+    /// `None` by default. Called around single operations (a cache load), so it must be cheap:
+    /// a few nanoseconds, no system call.
+    fn thread_allocations(&self) -> Option<crate::ThreadAllocations> {
+        None
+    }
 }

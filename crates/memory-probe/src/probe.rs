@@ -237,6 +237,14 @@ impl MemoryProbe for Probe {
     fn sample(&self) -> MemorySample {
         Probe::sample(self)
     }
+
+    fn thread_allocations(&self) -> Option<cache_traits::ThreadAllocations> {
+        let t = crate::ThreadAllocations::current()?;
+        Some(cache_traits::ThreadAllocations::new(
+            t.allocated(),
+            t.deallocated(),
+        ))
+    }
 }
 
 fn unix_millis() -> u64 {

@@ -1,0 +1,222 @@
+//! The observer hook: what a cache reports, and that the reports add up to the cache's state.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cache_traits::{CacheObserver, ManualClock, Operation, RemovalCause};
+use eviction::Lru;
+
+use crate::Cache;
+
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Read(Option<u64>, bool),
+    Latency(Operation),
+    Inserted(u64, u64),
+    LoadStarted,
+    Loaded(u64, Option<u64>),
+    Removed(u64, RemovalCause),
+    Dropped(u64),
+}
+
+/// Records everything, samples everything, and keeps a running sum of charged bytes.
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<Seen>>,
+    bytes: AtomicI64,
+    entries: AtomicI64,
+    panic_on_read: AtomicBool,
+    sampling: AtomicU64,
+}
+
+impl Recorder {
+    fn take(&self) -> Vec<Seen> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+impl CacheObserver<u64> for Recorder {
+    fn sample(&self) -> bool {
+        match self.sampling.load(Ordering::Relaxed) {
+            0 => true,
+            n => self.entries.load(Ordering::Relaxed) as u64 % n == 0,
+        }
+    }
+    fn read(&self, key: Option<&u64>, hit: bool) {
+        if self.panic_on_read.load(Ordering::Relaxed) {
+            panic!("observer read panicked");
+        }
+        self.seen
+            .lock()
+            .unwrap()
+            .push(Seen::Read(key.copied(), hit));
+    }
+    fn latency(&self, op: Operation, _nanos: u64) {
+        self.seen.lock().unwrap().push(Seen::Latency(op));
+    }
+    fn inserted(&self, key: &u64, weight: u64) {
+        self.bytes.fetch_add(weight as i64, Ordering::Relaxed);
+        self.entries.fetch_add(1, Ordering::Relaxed);
+        self.seen.lock().unwrap().push(Seen::Inserted(*key, weight));
+    }
+    fn load_started(&self) -> u64 {
+        self.seen.lock().unwrap().push(Seen::LoadStarted);
+        7
+    }
+    fn loaded(&self, key: &u64, weight: Option<u64>, _nanos: u64, started: u64) {
+        assert_eq!(started, 7, "load_started's value comes back");
+        self.seen.lock().unwrap().push(Seen::Loaded(*key, weight));
+    }
+    fn removed(&self, key: &u64, weight: u64, cause: RemovalCause) -> u64 {
+        self.bytes.fetch_sub(weight as i64, Ordering::Relaxed);
+        self.entries.fetch_sub(1, Ordering::Relaxed);
+        self.seen.lock().unwrap().push(Seen::Removed(*key, cause));
+        weight
+    }
+    fn dropped(&self, weight: u64, started: u64) {
+        assert_eq!(
+            weight, started,
+            "removed's value comes back with the same entry"
+        );
+        self.seen.lock().unwrap().push(Seen::Dropped(weight));
+    }
+}
+
+fn observed(entries: u64) -> (Cache<u64, u64, Lru>, Arc<Recorder>) {
+    let recorder = Arc::new(Recorder::default());
+    let cache = Cache::builder()
+        .max_entries(entries)
+        .shards(1)
+        .observer(recorder.clone())
+        .build()
+        .unwrap();
+    (cache, recorder)
+}
+
+#[test]
+fn reads_inserts_loads_and_removals_are_reported() {
+    let (cache, rec) = observed(2);
+    let w = cache.entry_overhead();
+    cache.insert(1, 10);
+    assert_eq!(
+        rec.take(),
+        [Seen::Inserted(1, w), Seen::Latency(Operation::Insert)]
+    );
+    assert_eq!(cache.get(&1), Some(10));
+    assert_eq!(cache.get(&2), None);
+    assert_eq!(
+        rec.take(),
+        [
+            Seen::Read(Some(1), true),
+            Seen::Latency(Operation::GetHit),
+            Seen::Read(None, false),
+            Seen::Latency(Operation::GetMiss),
+        ]
+    );
+    assert_eq!(cache.get_or_insert_with(2, || 20).unwrap(), 20);
+    assert_eq!(
+        rec.take(),
+        [
+            Seen::Read(Some(2), false),
+            Seen::Latency(Operation::GetMiss),
+            Seen::LoadStarted,
+            Seen::Loaded(2, Some(w)),
+            Seen::Inserted(2, w),
+        ]
+    );
+    cache.insert(1, 11); // replaces
+    cache.insert(3, 30); // evicts the least recent, 2
+    let seen = rec.take();
+    assert!(
+        seen.contains(&Seen::Removed(1, RemovalCause::Replaced)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&Seen::Removed(2, RemovalCause::Size)),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.iter()
+            .filter(|s| matches!(s, Seen::Dropped(_)))
+            .count(),
+        2
+    );
+    assert_eq!(cache.remove(&3), Some(30));
+    assert_eq!(rec.take(), [Seen::Removed(3, RemovalCause::Explicit)]);
+    let failed = cache.try_get_or_insert_with(9, || Err::<u64, _>("down"));
+    assert!(failed.is_err());
+    let seen = rec.take();
+    assert!(seen.contains(&Seen::Loaded(9, None)), "{seen:?}");
+    assert!(
+        !seen.iter().any(|s| matches!(s, Seen::Inserted(..))),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn the_reports_add_up_to_the_cache_contents() {
+    let clock = Arc::new(ManualClock::new());
+    let rec = Arc::new(Recorder::default());
+    rec.sampling.store(3, Ordering::Relaxed);
+    let cache: Cache<u64, u64, Lru> = Cache::builder()
+        .max_bytes(64 << 10)
+        .time_to_live(Duration::from_secs(30))
+        .clock(clock.clone())
+        .observer(rec.clone())
+        .build()
+        .unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in 0..20_000u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let key = x % 3000;
+        match i % 7 {
+            0 => cache.insert(key, i),
+            1 => drop(cache.remove(&key)),
+            2 => drop(cache.get_or_insert_with(key, || i)),
+            3 => cache.insert_with_ttl(key, i, Duration::from_secs(1 + x % 5)),
+            _ => drop(cache.get(&key)),
+        }
+        if i % 1000 == 0 {
+            clock.advance(Duration::from_secs(2));
+            cache.run_maintenance();
+        }
+        if i == 12_000 {
+            cache.set_capacity(16 << 10);
+        }
+    }
+    cache.evict_bytes(4 << 10, RemovalCause::Pressure);
+    assert_eq!(
+        rec.bytes.load(Ordering::Relaxed),
+        cache.weighted_size() as i64
+    );
+    assert_eq!(
+        rec.entries.load(Ordering::Relaxed),
+        cache.entry_count() as i64
+    );
+    cache.invalidate_all();
+    assert_eq!(rec.bytes.load(Ordering::Relaxed), 0);
+    assert_eq!(rec.entries.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn a_panicking_observer_reaches_the_caller_and_leaves_the_cache_usable() {
+    let (cache, rec) = observed(8);
+    cache.insert(1, 10);
+    rec.panic_on_read.store(true, Ordering::Relaxed);
+    let hit = catch_unwind(AssertUnwindSafe(|| cache.get(&1)));
+    assert!(hit.is_err());
+    // A leader whose miss report panics still publishes its value: nobody waits forever.
+    let load = catch_unwind(AssertUnwindSafe(|| cache.get_or_insert_with(2, || 20)));
+    assert!(load.is_err());
+    rec.panic_on_read.store(false, Ordering::Relaxed);
+    assert_eq!(cache.get(&1), Some(10));
+    assert_eq!(cache.get_or_insert_with(2, || 21).unwrap(), 20);
+    assert_eq!(
+        rec.bytes.load(Ordering::Relaxed),
+        cache.weighted_size() as i64
+    );
+}

@@ -1,0 +1,178 @@
+//! What a cache tells an observer (a profiler) about each operation, and the allocator's
+//! per-thread counters an observer compares it with.
+
+use crate::RemovalCause;
+
+/// An operation whose latency a cache measured.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// A read that found a live entry.
+    GetHit,
+    /// A read that found nothing (or only an expired entry).
+    GetMiss,
+    /// An insert, from hashing and weighing the entry to its shard lock's release.
+    Insert,
+    /// A loader's run (`get_or_insert_with` and friends), the value's computation only; reported
+    /// through [`CacheObserver::loaded`].
+    Load,
+}
+
+impl Operation {
+    /// Every operation, in declaration order.
+    pub const ALL: &'static [Operation] = &[
+        Operation::GetHit,
+        Operation::GetMiss,
+        Operation::Insert,
+        Operation::Load,
+    ];
+
+    /// `get_hit`, `get_miss`, `insert` or `load`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Operation::GetHit => "get_hit",
+            Operation::GetMiss => "get_miss",
+            Operation::Insert => "insert",
+            Operation::Load => "load",
+        }
+    }
+}
+
+/// Receives a cache's operations as they happen: reads, inserts, loads and removals.
+///
+/// A cache with an observer asks [`sample`](Self::sample) before each read and insert. Only a
+/// sampled read is reported ([`read`](Self::read), and its [`latency`](Self::latency)), so an
+/// observer that samples one read in `n` costs the other reads one dynamic call. Inserts, loads
+/// and removals are reported every time, sampled or not (with a latency only when sampled),
+/// so that an observer can keep exact per-key-group counts of entries and bytes.
+///
+/// # Implementing
+///
+/// Every method has a default that does nothing. They run on the caller's thread and may run
+/// concurrently from many threads: keep them short and never call the cache back. All run
+/// outside the cache's locks except [`read`](Self::read) of a hit, which runs under the shard's
+/// lock (the stored key is only borrowed there). A method that panics does not corrupt the
+/// cache: the panic reaches the caller of the operation that reported it, as a panicking
+/// eviction listener's does.
+///
+/// # Examples
+///
+/// ```
+/// use cache_traits::CacheObserver;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// /// Counts hits on one read in four.
+/// #[derive(Default)]
+/// struct EveryFourth { n: AtomicU64, sampled_hits: AtomicU64 }
+/// impl CacheObserver<u64> for EveryFourth {
+///     fn sample(&self) -> bool { self.n.fetch_add(1, Ordering::Relaxed) % 4 == 0 }
+///     fn read(&self, _key: Option<&u64>, hit: bool) {
+///         if hit { self.sampled_hits.fetch_add(1, Ordering::Relaxed); }
+///     }
+/// }
+/// let o = EveryFourth::default();
+/// for k in 0..8 {
+///     if o.sample() { o.read(Some(&k), true) }
+/// }
+/// assert_eq!(o.sampled_hits.load(Ordering::Relaxed), 2);
+/// ```
+pub trait CacheObserver<K: ?Sized>: Send + Sync {
+    /// Whether to report (and time) the read or insert about to start.
+    fn sample(&self) -> bool {
+        false
+    }
+
+    /// A sampled read: whether it hit, and the key where the cache has one. A hit passes the
+    /// stored key (under the shard's lock); a miss of a lookup by a borrowed form of the key
+    /// (`get(&str)` on a `String`-keyed cache) has no key to pass and gives `None`.
+    fn read(&self, key: Option<&K>, hit: bool) {
+        let _ = (key, hit);
+    }
+
+    /// The latency of a sampled read or insert in nanoseconds, from the cache's clock (a load's
+    /// comes with [`loaded`](Self::loaded)).
+    fn latency(&self, op: Operation, nanos: u64) {
+        let _ = (op, nanos);
+    }
+
+    /// `key` is being stored, charged `weight` bytes: every insert and every stored load. A
+    /// replaced value is reported as removed with [`RemovalCause::Replaced`], an entry too heavy
+    /// to keep as removed with [`RemovalCause::Size`].
+    fn inserted(&self, key: &K, weight: u64) {
+        let _ = (key, weight);
+    }
+
+    /// A loader is about to run on this thread; the value returned comes back to
+    /// [`loaded`](Self::loaded) (for example the thread's allocation counters, to measure what
+    /// the loader allocated).
+    fn load_started(&self) -> u64 {
+        0
+    }
+
+    /// A loader for `key` ran for `nanos`; `weight` is what the cache charges for its value, or
+    /// `None` when it failed. `started` is what [`load_started`](Self::load_started) returned on
+    /// this thread.
+    fn loaded(&self, key: &K, weight: Option<u64>, nanos: u64, started: u64) {
+        let _ = (key, weight, nanos, started);
+    }
+
+    /// An entry of `key`, charged `weight` bytes, left the cache for `cause`. The value is
+    /// about to be dropped on this thread or handed to a reclaimer; the value returned comes
+    /// back to [`dropped`](Self::dropped) when the cache drops it itself.
+    fn removed(&self, key: &K, weight: u64, cause: RemovalCause) -> u64 {
+        let _ = (key, weight, cause);
+        0
+    }
+
+    /// The entry reported by [`removed`](Self::removed) (which returned `started`) was just
+    /// dropped on this thread, and `weight` was charged for it. Not called for values handed
+    /// to a reclaimer, which drops them elsewhere.
+    fn dropped(&self, weight: u64, started: u64) {
+        let _ = (weight, started);
+    }
+}
+
+/// Cumulative bytes the calling thread has allocated and freed, from the allocator's
+/// per-thread counters (jemalloc's `thread.allocated` and `thread.deallocated`).
+///
+/// Only differences between two readings on the same thread mean anything: the net bytes an
+/// operation allocated are `Δallocated − Δdeallocated`.
+///
+/// # Examples
+///
+/// ```
+/// use cache_traits::ThreadAllocations;
+/// let before = ThreadAllocations::new(1000, 400);
+/// let after = ThreadAllocations::new(5096, 500);
+/// assert_eq!(after.net_since(before), 3996);
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadAllocations {
+    /// Bytes allocated by this thread since it started.
+    pub allocated: u64,
+    /// Bytes freed by this thread since it started.
+    pub deallocated: u64,
+}
+
+impl ThreadAllocations {
+    /// A reading of `allocated` and `deallocated` bytes.
+    pub fn new(allocated: u64, deallocated: u64) -> Self {
+        Self {
+            allocated,
+            deallocated,
+        }
+    }
+
+    /// Net bytes allocated between `earlier` and this reading (negative when more was freed).
+    pub fn net_since(self, earlier: ThreadAllocations) -> i64 {
+        let allocated = self.allocated.wrapping_sub(earlier.allocated) as i64;
+        let freed = self.deallocated.wrapping_sub(earlier.deallocated) as i64;
+        allocated.wrapping_sub(freed)
+    }
+
+    /// Bytes freed between `earlier` and this reading.
+    pub fn freed_since(self, earlier: ThreadAllocations) -> u64 {
+        self.deallocated.wrapping_sub(earlier.deallocated)
+    }
+}
