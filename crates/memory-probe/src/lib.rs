@@ -28,11 +28,13 @@
 //! ```
 
 mod error;
+mod heap_profile;
 mod jemalloc;
 pub mod parse;
 mod probe;
 
 pub use error::{BuildError, ParseError};
+pub use heap_profile::{HeapProfileError, dump_heap_profile};
 pub use jemalloc::{AllocationScope, ThreadAllocations, jemalloc_is_global};
 pub use probe::cgroup::CgroupVersion;
 pub use probe::{Probe, ProbeBuilder};

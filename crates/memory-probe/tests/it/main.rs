@@ -133,3 +133,22 @@ fn whole_sample_is_plausible_here() {
         }
     }
 }
+
+#[test]
+fn heap_profile_without_profiling_says_how_to_turn_it_on() {
+    // tikv-jemallocator is built here without its `profiling` feature.
+    let err = memory_probe::dump_heap_profile(std::path::Path::new("/tmp/qc-heap.prof"))
+        .expect_err("profiling is off in this build");
+    assert_eq!(err, memory_probe::HeapProfileError::ProfilingOff);
+    assert!(err.to_string().contains("prof:true"), "{err}");
+}
+
+#[test]
+fn the_probe_trait_gives_this_threads_counters() {
+    let probe = memory_probe::Probe::new();
+    let before = probe.thread_allocations().expect("jemalloc is global here");
+    let v = std::hint::black_box(vec![1u8; 1 << 20]);
+    let after = probe.thread_allocations().expect("jemalloc is global here");
+    assert!(after.net_since(before) >= 1 << 20, "{before:?} → {after:?}");
+    drop(v);
+}
