@@ -1,11 +1,12 @@
 //! `Cache`: the sharded, byte-budgeted concurrent cache.
 
 use std::borrow::Borrow;
+use std::cell::Cell;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cache_traits::{
@@ -19,6 +20,18 @@ use crate::load::{Flight, LoadError, Outcome};
 use crate::lock::{ShardGuard, ShardLock};
 use crate::removals::Removals;
 use crate::shard::{Entry, Expiry, Fault, Lookup, Shard};
+
+/// Countdowns of reads and inserts before a cache next asks its observer whether to sample,
+/// per thread; a cache uses the one at its `sample_slot` (two caches may share one: each still
+/// samples about as often as its observer asks).
+const SAMPLE_SLOTS: usize = 64;
+
+thread_local! {
+    static COUNTDOWNS: [Cell<u32>; SAMPLE_SLOTS] = const { [const { Cell::new(0) }; SAMPLE_SLOTS] };
+}
+
+/// The next cache's countdown slot.
+static NEXT_SAMPLE_SLOT: AtomicUsize = AtomicUsize::new(0);
 
 /// The eviction listener's type.
 pub(crate) type Listener<K, V> = Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>;
@@ -84,6 +97,8 @@ pub struct Cache<K, V, P, S = DefaultHashBuilder> {
     listener: Option<Listener<K, V>>,
     reclaimer: Option<Arc<dyn Reclaim<(K, V)>>>,
     observer: Option<Arc<dyn CacheObserver<K>>>,
+    /// This cache's countdown in `COUNTDOWNS`.
+    sample_slot: usize,
     name: String,
     overhead: u64,
     capacity: AtomicU64,
@@ -191,6 +206,7 @@ impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
             listener: b.listener,
             reclaimer: b.reclaimer,
             observer: b.observer,
+            sample_slot: NEXT_SAMPLE_SLOT.fetch_add(1, Ordering::Relaxed) % SAMPLE_SLOTS,
             name: b.name,
             overhead,
             capacity: AtomicU64::new(max_bytes),
@@ -261,7 +277,7 @@ where
         V: Clone,
     {
         if let Some(observer) = &self.observer
-            && observer.sample()
+            && self.sampled(&**observer)
         {
             return self.get_sampled(&**observer, key);
         }
@@ -463,9 +479,27 @@ where
     }
 
     /// Whether the observer samples the operation about to start: its start time if so.
-    #[inline(never)]
+    #[inline]
     fn sampled_start(&self, observer: &dyn CacheObserver<K>) -> Option<u64> {
-        observer.sample().then(|| self.clock.now_nanos())
+        self.sampled(observer).then(|| self.clock.now_nanos())
+    }
+
+    /// Counts the operation about to start down on this thread's countdown, asking the
+    /// observer when it runs out.
+    #[inline]
+    fn sampled(&self, observer: &dyn CacheObserver<K>) -> bool {
+        COUNTDOWNS
+            .try_with(|slots| {
+                let left = &slots[self.sample_slot];
+                match left.get() {
+                    0 => ask_observer(observer, left),
+                    n => {
+                        left.set(n - 1);
+                        false
+                    }
+                }
+            })
+            .unwrap_or(false)
     }
 
     /// Removes `key`, returning its value if it was present and not expired.
@@ -800,9 +834,12 @@ where
     /// A listener that panics still sees every removal; the first panic resumes afterwards.
     #[inline]
     fn dispatch(&self, out: Removals<K, V>) {
-        if self.listener.is_none() && self.reclaimer.is_none() && self.observer.is_none() {
-            // Nothing to tell: the removals drop here, after the lock was released.
-            drop(out);
+        if self.listener.is_none() && self.reclaimer.is_none() {
+            match &self.observer {
+                // Nothing to tell: the removals drop here, after the lock was released.
+                None => drop(out),
+                Some(observer) => dispatch_observed(&**observer, out),
+            }
             return;
         }
         self.dispatch_slow(out);
@@ -837,7 +874,9 @@ where
                 Some(reclaimer) => reclaimer.reclaim((r.key, r.value), r.weight),
                 None => {
                     drop(r);
-                    if let Some((observer, started)) = dropping {
+                    if let Some((observer, started)) = dropping
+                        && started != 0
+                    {
                         observer.dropped(weight, started);
                     }
                 }
@@ -1015,11 +1054,42 @@ impl<K, V, P, S> Cache<K, V, P, S> {
     }
 }
 
-/// Reports a fault of user code once the shard lock is released and the removals are handed
-/// out: a panic resumes; a broken policy rule panics in debug builds and is ignored in release
-/// builds (the shard has already evicted in the policy's place).
+/// Tells the observer of each removal and drops it, when there is no listener or reclaimer.
+///
+/// A panicking observer or `Drop` stops nothing: the rest of the removals are still told and
+/// dropped, then the first panic resumes.
+#[inline(never)]
+fn dispatch_observed<K, V>(observer: &dyn CacheObserver<K>, out: Removals<K, V>) {
+    let mut panic = None;
+    let mut rest = out.into_iter();
+    // One `catch_unwind` for the whole batch; after a panic, the walk resumes at the next
+    // removal.
+    while let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
+        for r in &mut rest {
+            let weight = r.weight;
+            let started = observer.removed(&r.key, weight, r.cause);
+            drop(r);
+            if started != 0 {
+                observer.dropped(weight, started);
+            }
+        }
+    })) {
+        panic.get_or_insert(payload);
+    }
+    if let Some(payload) = panic {
+        resume_unwind(payload);
+    }
+}
+
+/// Asks the observer whether to sample, and sets the countdown to what it lets pass.
 #[cold]
 #[inline(never)]
+fn ask_observer<K: ?Sized>(observer: &dyn CacheObserver<K>, left: &Cell<u32>) -> bool {
+    let sample = observer.sample();
+    left.set(sample.skip);
+    sample.report
+}
+
 /// Reports a sampled read of `key` and its latency.
 fn report_read<K: ?Sized>(observer: &dyn CacheObserver<K>, key: &K, hit: bool, elapsed: u64) {
     observer.read(Some(key), hit);
@@ -1031,6 +1101,11 @@ fn report_read<K: ?Sized>(observer: &dyn CacheObserver<K>, key: &K, hit: bool, e
     observer.latency(op, elapsed);
 }
 
+/// Reports a fault of user code once the shard lock is released and the removals are handed
+/// out: a panic resumes; a broken policy rule panics in debug builds and is ignored in release
+/// builds (the shard has already evicted in the policy's place).
+#[cold]
+#[inline(never)]
 fn raise(fault: Fault) {
     match fault {
         Fault::Panic(payload) => resume_unwind(payload),

@@ -35,7 +35,7 @@ pub use memory::{
     AllocatorStats, CgroupEvents, CgroupMemory, LimitSource, MemoryLimit, MemoryProbe,
     MemorySample, Psi, PsiLine,
 };
-pub use observe::{CacheObserver, Operation, ThreadAllocations};
+pub use observe::{CacheObserver, Operation, Sample, ThreadAllocations};
 pub use policy::EvictionPolicy;
 pub use reclaim::{PressureLevel, Reclaim};
 pub use report::{

@@ -40,11 +40,13 @@ impl Operation {
 
 /// Receives a cache's operations as they happen: reads, inserts, loads and removals.
 ///
-/// A cache with an observer asks [`sample`](Self::sample) before each read and insert. Only a
-/// sampled read is reported ([`read`](Self::read), and its [`latency`](Self::latency)), so an
-/// observer that samples one read in `n` costs the other reads one dynamic call. Inserts, loads
-/// and removals are reported every time, sampled or not (with a latency only when sampled),
-/// so that an observer can keep exact per-key-group counts of entries and bytes.
+/// A cache with an observer keeps, for each thread, a countdown of reads and inserts; when it
+/// runs out the cache asks [`sample`](Self::sample) whether to report the operation about to
+/// start and how many to let pass before asking again. Only a sampled read is reported
+/// ([`read`](Self::read), and its [`latency`](Self::latency)), so the other reads cost a
+/// thread-local decrement. Inserts, loads and removals are reported every time, sampled or not
+/// (with a latency only when sampled), so that an observer can keep exact per-key-group counts
+/// of entries and bytes.
 ///
 /// # Implementing
 ///
@@ -61,25 +63,36 @@ impl Operation {
 /// use cache_traits::CacheObserver;
 /// use std::sync::atomic::{AtomicU64, Ordering};
 ///
-/// /// Counts hits on one read in four.
+/// use cache_traits::Sample;
+///
+/// /// Reports one read in four.
 /// #[derive(Default)]
-/// struct EveryFourth { n: AtomicU64, sampled_hits: AtomicU64 }
+/// struct EveryFourth { sampled_hits: AtomicU64 }
 /// impl CacheObserver<u64> for EveryFourth {
-///     fn sample(&self) -> bool { self.n.fetch_add(1, Ordering::Relaxed) % 4 == 0 }
+///     fn sample(&self) -> Sample { Sample::new(true, 3) }
 ///     fn read(&self, _key: Option<&u64>, hit: bool) {
 ///         if hit { self.sampled_hits.fetch_add(1, Ordering::Relaxed); }
 ///     }
 /// }
-/// let o = EveryFourth::default();
+/// // What a cache does on each read:
+/// let (o, mut countdown) = (EveryFourth::default(), 0);
 /// for k in 0..8 {
-///     if o.sample() { o.read(Some(&k), true) }
+///     if countdown > 0 {
+///         countdown -= 1;
+///     } else {
+///         let s = o.sample();
+///         countdown = s.skip;
+///         if s.report { o.read(Some(&k), true) }
+///     }
 /// }
 /// assert_eq!(o.sampled_hits.load(Ordering::Relaxed), 2);
 /// ```
 pub trait CacheObserver<K: ?Sized>: Send + Sync {
-    /// Whether to report (and time) the read or insert about to start.
-    fn sample(&self) -> bool {
-        false
+    /// Whether to report (and time) the read or insert about to start, and how many of this
+    /// thread's reads and inserts to let pass before asking again. Never sampling by default
+    /// (asked again every 65,536 operations).
+    fn sample(&self) -> Sample {
+        Sample::NEVER
     }
 
     /// A sampled read: whether it hit, and the key where the cache has one. A hit passes the
@@ -117,18 +130,41 @@ pub trait CacheObserver<K: ?Sized>: Send + Sync {
     }
 
     /// An entry of `key`, charged `weight` bytes, left the cache for `cause`. The value is
-    /// about to be dropped on this thread or handed to a reclaimer; the value returned comes
-    /// back to [`dropped`](Self::dropped) when the cache drops it itself.
+    /// about to be dropped on this thread or handed to a reclaimer; a value returned other than
+    /// 0 comes back to [`dropped`](Self::dropped) when the cache drops it itself.
     fn removed(&self, key: &K, weight: u64, cause: RemovalCause) -> u64 {
         let _ = (key, weight, cause);
         0
     }
 
-    /// The entry reported by [`removed`](Self::removed) (which returned `started`) was just
-    /// dropped on this thread, and `weight` was charged for it. Not called for values handed
-    /// to a reclaimer, which drops them elsewhere.
+    /// The entry reported by [`removed`](Self::removed) (which returned `started`, not 0) was
+    /// just dropped on this thread, and `weight` was charged for it. Not called when `removed`
+    /// returned 0, nor for values handed to a reclaimer, which drops them elsewhere.
     fn dropped(&self, weight: u64, started: u64) {
         let _ = (weight, started);
+    }
+}
+
+/// An observer's answer to [`CacheObserver::sample`].
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample {
+    /// Report (and time) the operation about to start.
+    pub report: bool,
+    /// Reads and inserts of this thread to let pass before asking again.
+    pub skip: u32,
+}
+
+impl Sample {
+    /// Nothing reported; asked again after 65,536 operations (so a change of mode takes effect).
+    pub const NEVER: Sample = Sample {
+        report: false,
+        skip: 1 << 16,
+    };
+
+    /// Report this operation or not, then let `skip` pass.
+    pub const fn new(report: bool, skip: u32) -> Self {
+        Self { report, skip }
     }
 }
 

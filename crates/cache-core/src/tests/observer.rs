@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cache_traits::{CacheObserver, ManualClock, Operation, RemovalCause};
+use cache_traits::{CacheObserver, ManualClock, Operation, RemovalCause, Sample};
 use eviction::Lru;
 
 use crate::Cache;
@@ -38,10 +38,13 @@ impl Recorder {
 }
 
 impl CacheObserver<u64> for Recorder {
-    fn sample(&self) -> bool {
+    fn sample(&self) -> Sample {
         match self.sampling.load(Ordering::Relaxed) {
-            0 => true,
-            n => self.entries.load(Ordering::Relaxed) as u64 % n == 0,
+            0 => Sample::new(true, 0),
+            n => Sample::new(
+                true,
+                (self.entries.load(Ordering::Relaxed) as u64 % n) as u32,
+            ),
         }
     }
     fn read(&self, key: Option<&u64>, hit: bool) {
