@@ -9,7 +9,8 @@
 use anyhow::Result;
 
 use crate::{
-    cargo, demo, html_check, layering, miri, promtool, root, run_checked, scrape_check, squeeze,
+    cargo, demo, html_check, layering, leak, leak_real, miri, promtool, root, run_checked,
+    scrape_check, squeeze,
 };
 
 pub(crate) fn run(_args: &[String]) -> Result<()> {
@@ -68,6 +69,17 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
         shuttle,
         "cargo test -p cache-core --features shuttle --test it shuttle (thread schedules)",
     )?;
+
+    // The leak detector's targets on its generated scenarios, and a recorded timeline read
+    // end to end (it holds a leak: the check must raise an alert).
+    leak::suite(&[])?;
+    let fixture = root().join("crates/leak-detector/tests/fixtures/leak_1mib_s.csv");
+    leak::check(&["--samples".to_owned(), fixture.display().to_string()])?;
+    if !leak::raises_alert(&fixture)? {
+        anyhow::bail!("leak-check raised no alert on {}", fixture.display());
+    }
+    // The real scenario: three processes on the wall clock, about 75 s.
+    leak_real::run(&[])?;
 
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps"])

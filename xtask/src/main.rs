@@ -9,6 +9,8 @@ mod demo;
 mod fuzz;
 mod html_check;
 mod layering;
+mod leak;
+mod leak_real;
 mod miri;
 mod probe;
 mod promtool;
@@ -42,6 +44,16 @@ commands:
                      a real Prometheus scrapes the endpoint (the demo's by default) and the
                      query_cache_* series are read back (cargo xtask scrape-check --help)
   miri               cache-core's unsafe code's unit tests under Miri (nightly toolchain)
+  leak-check --samples FILE.csv [--json] [--fail-on-alert]
+                     the leak detector over a recorded timeline: its alerts as a table or JSON lines;
+                     exits 0 whatever it finds unless --fail-on-alert (then 1 when an alert was raised)
+  leak-suite [--json]
+                     the leak detector on its generated scenarios; exits 1 when a target fails
+                     (a missed leak, a false alert, a >= 1 %/min growth found after 30 samples)
+  leak-real [--seconds N] [--json]
+                     three real processes (a 1 MiB/s leak beside a full cache, the same without
+                     it, a cache warming up) fed to the detector for N s (75); exits 1 unless only
+                     the leak is flagged, within 60 s
 ";
 
 fn main() -> Result<()> {
@@ -63,6 +75,9 @@ fn main() -> Result<()> {
         "promtool" => promtool::run(&rest),
         "scrape-check" => scrape_check::run(&rest),
         "miri" => miri::run(&rest),
+        "leak-check" => leak::check(&rest),
+        "leak-suite" => leak::suite(&rest),
+        "leak-real" => leak_real::run(&rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
