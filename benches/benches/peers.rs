@@ -98,6 +98,12 @@ enum Library {
     /// The facade's `Cache` behind an `Arc`, registered with a running `MemoryManager` (default
     /// 1 s tick, bounds pinned to the capacity so only the manager's own cost shows).
     QueryCacheManaged,
+    /// The facade's `Cache` with a `Profiler` as its observer at its defaults (one read in 64
+    /// sampled, every key in one namespace) and a memory probe: what profiling costs the readers.
+    QueryCacheProfiled,
+    /// The same with a namespace closure (two namespaces), which runs on every insert and
+    /// removal.
+    QueryCacheProfiledNamespaces,
     QuickCache,
     Moka,
     Foyer,
@@ -105,9 +111,11 @@ enum Library {
 }
 
 impl Library {
-    const ALL: [Library; 11] = [
+    const ALL: [Library; 13] = [
         Library::QueryCache,
         Library::QueryCacheManaged,
+        Library::QueryCacheProfiled,
+        Library::QueryCacheProfiledNamespaces,
         Library::QueryCacheLru,
         Library::QueryCacheSieve,
         Library::QueryCacheS3Fifo,
@@ -128,6 +136,8 @@ impl Library {
             Library::QueryCacheHybrid => "query-cache/hybrid",
             Library::QueryCacheClockTinyLfu => "query-cache/clock-tinylfu",
             Library::QueryCacheManaged => "query-cache+manager",
+            Library::QueryCacheProfiled => "query-cache+profiler",
+            Library::QueryCacheProfiledNamespaces => "query-cache+profiler/ns",
             Library::QuickCache => "quick_cache",
             Library::Moka => "moka",
             Library::Foyer => "foyer",
@@ -695,6 +705,7 @@ enum AnyU64 {
     OursHybrid(ours::OursU64<eviction::Hybrid>),
     OursClockTinyLfu(ours::OursU64<eviction::ClockTinyLfu>),
     OursManaged(ours::Managed),
+    OursProfiled(ours::OursU64<query_cache::DefaultPolicy>),
     Quick(QuickU64),
     Moka(MokaU64),
     Foyer(FoyerU64),
@@ -711,6 +722,7 @@ macro_rules! with_cache {
             AnyU64::OursHybrid($c) => $body,
             AnyU64::OursClockTinyLfu($c) => $body,
             AnyU64::OursManaged($c) => $body,
+            AnyU64::OursProfiled($c) => $body,
             AnyU64::Quick($c) => $body,
             AnyU64::Moka($c) => $body,
             AnyU64::Foyer($c) => $body,
@@ -729,6 +741,10 @@ impl AnyU64 {
             Library::QueryCacheHybrid => AnyU64::OursHybrid(ours::u64_cache(capacity)),
             Library::QueryCacheClockTinyLfu => AnyU64::OursClockTinyLfu(ours::u64_cache(capacity)),
             Library::QueryCacheManaged => AnyU64::OursManaged(ours::managed(capacity)),
+            Library::QueryCacheProfiled => AnyU64::OursProfiled(ours::profiled(capacity, false)),
+            Library::QueryCacheProfiledNamespaces => {
+                AnyU64::OursProfiled(ours::profiled(capacity, true))
+            }
             Library::QuickCache => AnyU64::Quick(quick_u64(capacity)),
             Library::Moka => AnyU64::Moka(moka_u64(capacity)),
             Library::Foyer => AnyU64::Foyer(foyer_u64(capacity)),
@@ -743,6 +759,10 @@ fn memory_row(lib: Library, keys: &[u64]) -> MemorySample {
         Library::Moka => memory_u64(|| moka_u64(keys.len()), keys),
         Library::Foyer => memory_u64(|| foyer_u64(keys.len()), keys),
         Library::QueryCacheManaged => memory_u64(|| ours::managed(keys.len()), keys),
+        Library::QueryCacheProfiled => memory_u64(|| ours::profiled(keys.len(), false), keys),
+        Library::QueryCacheProfiledNamespaces => {
+            memory_u64(|| ours::profiled(keys.len(), true), keys)
+        }
         _ => memory_u64(|| MutexMap::new(keys.len()), keys),
     })
 }
@@ -804,6 +824,29 @@ mod ours {
         fn len(&self) -> usize {
             self.cache.entry_count() as usize
         }
+    }
+
+    /// An entry-bounded cache like `u64_cache`'s, observed by a profiler at its default
+    /// sampling with a memory probe (allocation tracking on), and with `namespaces` a closure
+    /// putting a quarter of the keys in a namespace of their own.
+    pub(super) fn profiled(
+        capacity: usize,
+        namespaces: bool,
+    ) -> OursU64<query_cache::DefaultPolicy> {
+        let mut profiler = query_cache::Profiler::<u64>::builder()
+            .name("bench")
+            .probe(std::sync::Arc::new(query_cache::Probe::new()));
+        if namespaces {
+            profiler = profiler.namespace(|k| if k % 4 == 0 { "quarter" } else { "rest" });
+        }
+        let profiler = profiler.build().unwrap();
+        OursU64(
+            cache_core::Cache::builder()
+                .max_entries(capacity as u64)
+                .observer(profiler)
+                .build()
+                .unwrap(),
+        )
     }
 
     /// An entry-bounded cache like `u64_cache`'s, with a manager at its default tick whose

@@ -4,19 +4,25 @@
 //! A query layer caches three kinds of results, each in a cache of its own under one shared
 //! budget ("query"), as a retrieval-augmented service would:
 //!
-//! - `embeddings`: 384-float vectors (1.5 KiB) for 50,000 texts, Zipf 0.9, 20 µs to compute;
+//! - `embeddings`: vectors for 50,000 texts, Zipf 0.9, 20 µs to compute: 384 floats (1.5 KiB)
+//!   from a small model, and 1024 floats (4 KiB) from a large one for one text in ten;
 //! - `search`: 5 to 20 hits with snippets (1 to 3 KiB) for 100,000 queries, Zipf 1.0, 15 µs;
-//! - `project`: 4 to 16 KiB of project context for 5,000 projects, Zipf 1.1, 40 µs.
+//! - `project`: 4 to 16 KiB of project context for 5,000 projects, Zipf 1.1, 40 µs. Its
+//!   `HeapSize` forgets the context's symbol list, about half its bytes: a deliberate bug the
+//!   profiler reports (`QC-PROFILE-WEIGHER-UNDERCOUNT`) and the leak detector sees as a cache over
+//!   its budget.
 //!
 //! Two threads send 40 % search, 40 % embedding and 20 % project requests, read-through.
-//! The run has five phases: warm-up, steady state, a shift in popularity (the hot keys move),
-//! a memory squeeze (a ballast outside the caches grows to 55 % of the memory ceiling in half a second) and the
-//! recovery after it is freed. A `MemoryManager` watches the process under a ceiling for its
+//! The run has six phases: warm-up, steady state, a shift in popularity (the hot keys move),
+//! a memory squeeze (a ballast outside the caches grows to 55 % of the memory ceiling in half a
+//! second), the recovery after it is freed, and a leak (a task keeps 2 MiB more every second
+//! outside the caches) that the leak detector reports. A `MemoryManager` watches the process under a ceiling for its
 //! resident set (what a container limit would be): it raises the pressure level, shrinks the
 //! caches, and grows them back; its level changes, relief actions and sizing decisions are
 //! printed as they happen.
 //!
-//! Every component reports to one `Reports` hub, recorded on every tick of the manager, with a
+//! Each cache has a `Profiler` (latency, namespaces, hot and heavy keys, allocations), and the
+//! manager feeds a `LeakDetector` once a second. Every component reports to one `Reports` hub, recorded on every tick of the manager, with a
 //! dashboard (`report.html` reloading itself, `report.json`) rewritten every two seconds. At
 //! the end the folder holds `report.html`, `report.json`, `report.txt`, `metrics.prom` and
 //! `csv/*.csv`.
@@ -37,8 +43,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use query_cache::{
-    Bounds, Cache, HeapSize, ManagerEvent, MemoryManager, MemoryProbe, MemorySample, Probe,
-    Reclaim, Reclaimer, ReportKind, Reports, SharedBudget,
+    AlertKind, Bounds, Cache, HeapSize, LeakDetector, ManagerEvent, MemoryManager, MemoryProbe,
+    MemorySample, Probe, ProfileFigures, Profiler, Reclaim, Reclaimer, ReportKind, Reports,
+    SharedBudget,
 };
 
 #[global_allocator]
@@ -60,9 +67,16 @@ struct Hit {
 enum Payload {
     Embedding(Vec<f32>),
     Search(Vec<Hit>),
-    Context(String),
+    Context(Context),
     /// A replayed trace's value: only its size matters.
     Blob(Vec<u8>),
+}
+
+/// A project's context: its text and the symbols it defines.
+#[allow(dead_code)] // cached, never read back
+struct Context {
+    text: String,
+    symbols: Vec<String>,
 }
 
 impl HeapSize for Payload {
@@ -70,7 +84,9 @@ impl HeapSize for Payload {
         match self {
             Payload::Embedding(v) => v.heap_size(),
             Payload::Search(hits) => hits.heap_size(),
-            Payload::Context(s) => s.heap_size(),
+            // The deliberate bug: the symbols are forgotten, so the cache charges about half of
+            // what a context holds. The profiler measures each load's allocations and says so.
+            Payload::Context(c) => c.text.heap_size(),
             Payload::Blob(b) => b.heap_size(),
         }
     }
@@ -94,11 +110,18 @@ struct Namespace {
     keys: u64,
     cost: Duration,
     build: fn(u64) -> Payload,
+    profile: Arc<Profiler<String>>,
+}
+
+/// The embedding model of text `k`: the large one for one text in ten.
+fn large_model(k: u64) -> bool {
+    k % 10 == 0
 }
 
 fn embedding(k: u64) -> Payload {
+    let dims = if large_model(k) { 1024 } else { 384 };
     Payload::Embedding(
-        (0..384)
+        (0..dims)
             .map(|i| ((k * 31 + i) % 997) as f32 / 997.0)
             .collect(),
     )
@@ -118,8 +141,12 @@ fn search(k: u64) -> Payload {
 }
 
 fn context(k: u64) -> Payload {
-    let kib = 4 + (k * 104_729 % 13);
-    Payload::Context("fn main() { /* project context */ }\n".repeat((kib * 1024 / 36) as usize))
+    let kib = 2 + (k * 104_729 % 7);
+    let text = "fn main() { /* project context */ }\n".repeat((kib * 1024 / 36) as usize);
+    let symbols = (0..kib * 12)
+        .map(|i| format!("project_{k}::module_{i}::symbol"))
+        .collect();
+    Payload::Context(Context { text, symbols })
 }
 
 fn blob(bytes: u64) -> Payload {
@@ -178,58 +205,84 @@ fn main() {
             .build()
             .unwrap_or_else(|e| fail(&format!("reclaimer: {e}"))),
     );
+    // Each cache gets a profiler at its default sampling (one read in 64); the embeddings'
+    // keys fall into two namespaces, one per model.
     let new_cache = |name: &str, max: u64| {
-        Arc::new(
+        let mut profile = Profiler::<String>::builder()
+            .name(name)
+            .probe(probe.clone() as Arc<dyn MemoryProbe>);
+        profile = match name {
+            "embeddings" => profile.namespace(|key: &String| {
+                let k: u64 = key
+                    .rsplit(':')
+                    .next()
+                    .and_then(|k| k.parse().ok())
+                    .unwrap_or(1);
+                if large_model(k) {
+                    "embeddings/large-model"
+                } else {
+                    "embeddings/small-model"
+                }
+            }),
+            "search" => profile.namespace(|_: &String| "search"),
+            "project" => profile.namespace(|_: &String| "project"),
+            _ => profile,
+        };
+        let profile = profile
+            .build()
+            .unwrap_or_else(|e| fail(&format!("profiler {name}: {e}")));
+        let cache = Arc::new(
             Cache::builder()
                 .name(name)
                 .max_bytes(max)
                 .time_to_live(Duration::from_secs(600))
                 .reclaimer(reclaimer.clone() as Arc<dyn Reclaim<(String, Answer)>>)
+                .observer(profile.clone())
                 .build()
                 .unwrap_or_else(|e| fail(&format!("cache {name}: {e}"))),
-        )
+        );
+        (cache, profile)
+    };
+    let namespace = |name: &'static str, max: u64, zipf: Zipf, cost_us: u64, build| {
+        let (cache, profile) = new_cache(name, max);
+        let keys = zipf.len();
+        Namespace {
+            name,
+            cache,
+            zipf,
+            keys,
+            cost: Duration::from_micros(cost_us),
+            build,
+            profile,
+        }
     };
     let namespaces: Vec<Namespace> = match &args.trace {
         None => vec![
-            Namespace {
-                name: "search",
-                cache: new_cache("search", 24 * MIB),
-                zipf: Zipf::new(100_000, 1.0),
-                keys: 100_000,
-                cost: Duration::from_micros(15),
-                build: search,
-            },
-            Namespace {
-                name: "embeddings",
-                cache: new_cache("embeddings", 24 * MIB),
-                zipf: Zipf::new(50_000, 0.9),
-                keys: 50_000,
-                cost: Duration::from_micros(20),
-                build: embedding,
-            },
-            Namespace {
-                name: "project",
-                cache: new_cache("project", 16 * MIB),
-                zipf: Zipf::new(5_000, 1.1),
-                keys: 5_000,
-                cost: Duration::from_micros(40),
-                build: context,
-            },
+            namespace("search", 24 * MIB, Zipf::new(100_000, 1.0), 15, search),
+            namespace(
+                "embeddings",
+                24 * MIB,
+                Zipf::new(50_000, 0.9),
+                20,
+                embedding,
+            ),
+            namespace("project", 16 * MIB, Zipf::new(5_000, 1.1), 40, context),
         ],
-        Some(_) => vec![Namespace {
-            name: "trace",
-            cache: new_cache("trace", 64 * MIB),
-            zipf: Zipf::new(1, 1.0),
-            keys: 1,
-            cost: Duration::from_micros(10),
-            build: |_| blob(4096),
-        }],
+        Some(_) => vec![namespace("trace", 64 * MIB, Zipf::new(1, 1.0), 10, |_| {
+            blob(4096)
+        })],
     };
     let reports = Reports::new("query-cache demo");
     for ns in &namespaces {
         reports.add_source(ns.cache.clone());
+        reports.add_source(ns.profile.clone());
     }
     reports.add_source(reclaimer.clone());
+    let detector = Arc::new(
+        LeakDetector::new(query_cache::leaks::Config::default())
+            .unwrap_or_else(|e| fail(&format!("leak detector: {e}"))),
+    );
+    reports.add_source(detector.clone());
 
     let multi = MultiProgress::new();
     let say = |line: String| print_line(&multi, line);
@@ -259,6 +312,7 @@ fn main() {
             ("popularity shift", secs(5, 2)),
             ("memory squeeze", secs(6, 3)),
             ("recovery", secs(6, 3)),
+            ("leak outside the caches", secs(20, 12)),
         ],
         Some(t) => {
             let part = t.len() / THREADS / 4;
@@ -378,6 +432,12 @@ fn main() {
         .sizing(query_cache::sizing::Sizer::builder().cool_down(Duration::from_secs(2)))
         .reports(reports.clone())
         .dashboard(&args.out, Duration::from_secs(2))
+        .leak_detector(detector.clone());
+    let manager = namespaces
+        .iter()
+        .fold(manager, |m, ns| {
+            m.profile(ns.profile.clone() as Arc<dyn ProfileFigures>)
+        })
         .build()
         .unwrap_or_else(|e| fail(&format!("memory manager: {e}")));
     reports.add_source(manager.report_source());
@@ -391,7 +451,9 @@ fn main() {
             s => s,
         }
     ));
-    let printer = EventPrinter::start(manager.clone(), multi.clone());
+    let printer = EventPrinter::start(manager.clone(), detector.clone(), multi.clone());
+    // What the leak phase keeps, held to the end so the report shows the leak still open.
+    let mut leaked: Vec<Vec<u8>> = Vec::new();
 
     for (i, &(label, len)) in rest.iter().enumerate() {
         let seed = i as u64 + 2;
@@ -417,6 +479,24 @@ fn main() {
             say("-- the ballast is freed --".to_owned());
             continue;
         }
+        if label.contains("leak") {
+            let rate = 2 * MIB;
+            say(format!(
+                "-- a leak: a background task keeps {} MiB more every second, outside the caches --",
+                rate / MIB
+            ));
+            let Len::Time(d) = len else {
+                run_phase(label, len, seed, part);
+                continue;
+            };
+            leaked = std::thread::scope(|s| {
+                let leak = s.spawn(|| leak_for(d, rate));
+                run_phase(label, len, seed, part);
+                leak.join().unwrap_or_default()
+            });
+            say(memory_line("after the leak", &probe.sample()));
+            continue;
+        }
         run_phase(label, len, seed, part);
     }
     // Let the level fall and the caches grow back before the last look.
@@ -433,6 +513,11 @@ fn main() {
         indent(&manager.view().to_string())
     ));
 
+    say(format!(
+        "leak detector: {} alert(s) open ({} MiB kept by the leak)",
+        detector.open_alerts().len(),
+        leaked.iter().map(Vec::len).sum::<usize>() as u64 / MIB
+    ));
     let written = reports.write(&args.out, None).unwrap_or_else(|e| {
         fail(&format!(
             "cannot write the report to {}: {e}",
@@ -562,6 +647,18 @@ fn grow_ballast(bytes: u64) -> Vec<Vec<u8>> {
     ballast
 }
 
+/// Keeps `rate` bytes more every second for `d`, touching every page: a leak.
+fn leak_for(d: Duration, rate: u64) -> Vec<Vec<u8>> {
+    let started = Instant::now();
+    let mut kept = Vec::new();
+    let step = Duration::from_millis(250);
+    while started.elapsed() < d {
+        kept.push(vec![1u8; (rate / 4) as usize]);
+        std::thread::sleep(step);
+    }
+    kept
+}
+
 /// Prints a line above the progress bars, or plainly when there are none (not a terminal).
 fn print_line(multi: &MultiProgress, line: String) {
     if multi.is_hidden() {
@@ -597,13 +694,14 @@ struct EventPrinter {
 }
 
 impl EventPrinter {
-    fn start(manager: MemoryManager, multi: MultiProgress) -> Self {
+    fn start(manager: MemoryManager, detector: Arc<LeakDetector>, multi: MultiProgress) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let done = stop.clone();
         let thread = std::thread::spawn(move || {
             let origin = Instant::now();
             let mut printed = 0u64;
             let mut last_held = None;
+            let mut alerts_seen: Vec<(AlertKind, Option<String>, bool)> = Vec::new();
             loop {
                 let finishing = done.load(Ordering::Relaxed);
                 let view = manager.view();
@@ -624,6 +722,20 @@ impl EventPrinter {
                     }
                     let t = origin.elapsed().as_secs_f64();
                     print_line(&multi, format!("  [{t:>5.1} s] {}", describe(event)));
+                }
+                for alert in detector.alerts() {
+                    let open = alert.state == query_cache::leaks::AlertState::Open;
+                    let id = (alert.kind, alert.cache.clone(), open);
+                    if alerts_seen.contains(&id) {
+                        continue;
+                    }
+                    alerts_seen.push(id);
+                    let t = origin.elapsed().as_secs_f64();
+                    let what = if open { "opened" } else { "resolved" };
+                    print_line(
+                        &multi,
+                        format!("  [{t:>5.1} s] leak alert {what}: {}", alert.summary()),
+                    );
                 }
                 if finishing {
                     break;
@@ -701,6 +813,10 @@ impl Zipf {
             *c /= acc;
         }
         Self { cdf }
+    }
+
+    fn len(&self) -> u64 {
+        self.cdf.len() as u64
     }
 
     fn sample(&self, state: &mut u64) -> u64 {

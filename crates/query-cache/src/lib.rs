@@ -12,6 +12,8 @@
 //! | [`Reclaimer`] (feature `gc-coord`) | `gc-coord` | drops evicted values on a background thread and returns freed pages to the OS |
 //! | [`Probe`] (feature `memory-probe`) | `memory-probe` | jemalloc, process, cgroup and PSI memory figures |
 //! | [`MemoryManager`] (feature `manager`) | here, with `pressure` and `sizing` | the background thread that keeps caches inside the memory limit |
+//! | [`Profiler`] (feature `profiler`) | `profiler` | where one cache's time and memory go: latency, namespaces, hot and heavy keys, allocations |
+//! | [`LeakDetector`] (feature `leak-detector`) | `leak-detector` | growth, spikes, retention and over-budget caches in the memory timeline |
 //!
 //! # Features
 //!
@@ -23,6 +25,8 @@
 //! | `manager` | on (via `full`) | [`MemoryManager`], [`pressure`] levels and [`sizing`] budgets |
 //! | `reporter` | on (via `full`) | [`Reports`]: JSON, CSV, HTML, text and Prometheus reports with history; dashboards |
 //! | `server` | on (via `full`) | the metrics endpoint in [`reporting`] (`/metrics`, `/report.json`, `/report.html`) |
+//! | `profiler` | on (via `full`) | [`Profiler`] and the rest of [`profiling`]; attach one with `CacheBuilder::observer` |
+//! | `leak-detector` | on (via `full`) | [`LeakDetector`] and the rest of [`leaks`]; with `manager`, fed on every tick ([`MemoryManagerBuilder::leak_detector`]) |
 //!
 //! # jemalloc
 //!
@@ -82,7 +86,8 @@ pub use memory_probe::{Probe, ProbeBuilder};
 
 #[doc(inline)]
 pub use cache_traits::{
-    LimitSource, MemoryLimit, MemoryProbe, MemorySample, PressureLevel, Reclaim, Utility,
+    CacheObserver, LimitSource, MemoryLimit, MemoryProbe, MemorySample, Operation, PressureLevel,
+    Reclaim, ThreadAllocations, Utility,
 };
 
 #[cfg(feature = "manager")]
@@ -115,9 +120,36 @@ pub use manager::{
     Response, ResponseTrigger,
 };
 
+#[cfg(all(feature = "manager", feature = "leak-detector"))]
+pub use manager::ProfileFigures;
+
 #[cfg(feature = "manager")]
 #[doc(inline)]
 pub use sizing::{Bounds, SharedBudget};
+
+#[cfg(feature = "profiler")]
+#[doc(inline)]
+pub use profiler::{Mode as ProfileMode, ProfileSnapshot, Profiler, ProfilerBuilder};
+
+/// Cache profiles: latency histograms, namespaces, hot and heavy keys, allocations (the
+/// `profiler` crate).
+#[cfg(feature = "profiler")]
+pub mod profiling {
+    #[doc(inline)]
+    pub use profiler::*;
+}
+
+#[cfg(feature = "leak-detector")]
+#[doc(inline)]
+pub use leak_detector::{Alert, AlertKind, LeakDetector};
+
+/// Leak detection: the detector, its configuration, the CSV reader and the scenario suite (the
+/// `leak-detector` crate).
+#[cfg(feature = "leak-detector")]
+pub mod leaks {
+    #[doc(inline)]
+    pub use leak_detector::*;
+}
 
 /// Pressure levels, thresholds and kernel notifications (the `pressure` crate).
 #[cfg(feature = "manager")]

@@ -17,8 +17,13 @@ use pressure::{
 };
 use sizing::{Bounds, SharedBudget, Sizer, SizerBuilder};
 
+#[cfg(feature = "leak-detector")]
+mod leaks;
 mod report;
 mod view;
+
+#[cfg(feature = "leak-detector")]
+pub use leaks::ProfileFigures;
 
 pub use view::{CacheView, ManagerEvent, MemoryView, Response, ResponseTrigger};
 
@@ -96,6 +101,10 @@ pub struct MemoryManagerBuilder {
     reports: Option<crate::Reports>,
     #[cfg(feature = "reporter")]
     dashboard: Option<(PathBuf, Duration)>,
+    #[cfg(feature = "leak-detector")]
+    leak_detector: Option<Arc<leak_detector::LeakDetector>>,
+    #[cfg(feature = "leak-detector")]
+    profiles: Vec<Arc<dyn ProfileFigures>>,
 }
 
 impl fmt::Debug for MemoryManagerBuilder {
@@ -127,6 +136,10 @@ impl Default for MemoryManagerBuilder {
             reports: None,
             #[cfg(feature = "reporter")]
             dashboard: None,
+            #[cfg(feature = "leak-detector")]
+            leak_detector: None,
+            #[cfg(feature = "leak-detector")]
+            profiles: Vec::new(),
         }
     }
 }
@@ -242,6 +255,24 @@ impl MemoryManagerBuilder {
         self
     }
 
+    /// Feeds `detector` one observation a second from the tick: the heap, the resident set, the
+    /// tightest limit, and each cache's charged, evicted and budgeted bytes (with the real and
+    /// unread bytes of the caches given a [`profile`](Self::profile)). Add the detector to the
+    /// reports as a source of its own.
+    #[cfg(feature = "leak-detector")]
+    pub fn leak_detector(mut self, detector: Arc<leak_detector::LeakDetector>) -> Self {
+        self.leak_detector = Some(detector);
+        self
+    }
+
+    /// A profile of one of the caches (matched by name), whose estimates of real and unread
+    /// bytes go to the [`leak_detector`](Self::leak_detector): a `profiler::Profiler` is one.
+    #[cfg(feature = "leak-detector")]
+    pub fn profile(mut self, profile: Arc<dyn ProfileFigures>) -> Self {
+        self.profiles.push(profile);
+        self
+    }
+
     /// The background thread's name (default `qc-memory`).
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
@@ -307,6 +338,10 @@ impl MemoryManagerBuilder {
             history: view::History::default(),
             #[cfg(feature = "reporter")]
             reports: self.reports.clone(),
+            #[cfg(feature = "leak-detector")]
+            leaks: self
+                .leak_detector
+                .map(|detector| leaks::LeakFeed::new(detector, self.profiles)),
         };
         let mut threads = vec![spawn(self.name, move || worker.run())?];
         // The dashboard renders on a thread of its own, so a large report never delays a tick.
@@ -667,6 +702,8 @@ struct Worker {
     history: view::History,
     #[cfg(feature = "reporter")]
     reports: Option<crate::Reports>,
+    #[cfg(feature = "leak-detector")]
+    leaks: Option<leaks::LeakFeed>,
 }
 
 impl Worker {
@@ -772,6 +809,10 @@ impl Worker {
             notice.from_kernel(),
         );
         *lock(&self.shared.view) = Arc::new(view);
+        #[cfg(feature = "leak-detector")]
+        if let Some(feed) = &mut self.leaks {
+            feed.feed(now, &sample, limit.map(|l| l.bytes), &self.caches);
+        }
         #[cfg(feature = "reporter")]
         self.report();
     }
