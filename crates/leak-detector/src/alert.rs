@@ -83,16 +83,51 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// One line for people: the kind, the cache and the leading figure.
+    /// One line for people: what grows, by how much, where.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use leak_detector::{Alert, AlertKind};
+    /// # fn show(a: &Alert) {
+    /// // "memory outside the caches grows 1.0 MiB/s (1.52 %/min of the heap)"
+    /// println!("{}", a.summary());
+    /// # }
+    /// ```
     pub fn summary(&self) -> String {
-        let lead = self
-            .evidence
-            .first()
-            .map(|(k, v)| format!(": {k} {v}"))
-            .unwrap_or_default();
-        match &self.cache {
-            Some(cache) => format!("{} in cache {cache}{lead}", self.kind.as_str()),
-            None => format!("{}{lead}", self.kind.as_str()),
+        let mib = |name: &str| {
+            self.evidence_value(name)
+                .and_then(|v| v.parse::<f64>().ok())
+                .map(|b| format!("{:.1} MiB", b / 1_048_576.0))
+        };
+        let cache = self.cache.as_deref().unwrap_or("?");
+        match self.kind {
+            AlertKind::Growth | AlertKind::Retention => {
+                let rate = mib("slope_bytes_per_second").unwrap_or_else(|| "?".to_owned());
+                let share = self
+                    .evidence_value("percent_per_minute")
+                    .map(|p| format!(" ({p} %/min of the heap)"))
+                    .unwrap_or_default();
+                match (self.kind, &self.cache) {
+                    (AlertKind::Retention, Some(cache)) => format!(
+                        "cache {cache} holds {} in entries never read",
+                        mib("unread_bytes").unwrap_or_else(|| "?".to_owned())
+                    ),
+                    (AlertKind::Retention, None) => format!(
+                        "evicted values stay allocated: memory outside the caches grows {rate}/s{share} with the evictions"
+                    ),
+                    _ => format!("memory outside the caches grows {rate}/s{share}"),
+                }
+            }
+            AlertKind::Spike => format!(
+                "memory outside the caches jumped by {} and stays there",
+                mib("jump_bytes").unwrap_or_else(|| "?".to_owned())
+            ),
+            AlertKind::OverBudget => format!(
+                "cache {cache} really holds {} against a budget of {}",
+                mib("real_bytes").unwrap_or_else(|| "?".to_owned()),
+                mib("budget_bytes").unwrap_or_else(|| "?".to_owned())
+            ),
         }
     }
 

@@ -85,6 +85,12 @@ fn lifecycle_open_merge_resolve() {
     assert!(a.first_t < 640.0 && a.last_t == 899.0, "{a:?}");
     assert!(a.evidence_value("slope_bytes_per_second").is_some());
     assert!(a.evidence_value("mann_kendall_z").is_some());
+    assert!(
+        a.summary()
+            .starts_with("memory outside the caches grows 1.0 MiB/s ("),
+        "{}",
+        a.summary()
+    );
     // Flat at the new level: the long window sees the rise for up to half its length, then
     // the hold period passes.
     for t in 900..1500 {
@@ -148,6 +154,10 @@ fn transient_burst_does_not_alert_but_a_lasting_jump_does() {
     assert_eq!(open.len(), 1, "{open:?}");
     assert_eq!(open[0].kind, AlertKind::Spike);
     assert_eq!(open[0].severity, Severity::Critical);
+    assert_eq!(
+        open[0].summary(),
+        "cache results really holds 1536.0 MiB against a budget of 768.0 MiB"
+    );
 }
 
 #[test]
