@@ -98,7 +98,7 @@ enum Library {
     /// The facade's `Cache` behind an `Arc`, registered with a running `MemoryManager` (default
     /// 1 s tick, bounds pinned to the capacity so only the manager's own cost shows).
     QueryCacheManaged,
-    /// The facade's `Cache` with a `Profiler` as its observer at its defaults (one read in 64
+    /// The facade's `Cache` with a `Profiler` as its observer at its defaults (one read in 128
     /// sampled, every key in one namespace) and a memory probe: what profiling costs the readers.
     QueryCacheProfiled,
     /// The same with a namespace closure (two namespaces), which runs on every insert and

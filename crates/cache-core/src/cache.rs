@@ -455,13 +455,23 @@ where
         };
         let weight = self.weigh(&key, &value, &expiry);
         let hash = self.hash(&key);
-        if let Some(observer) = &self.observer {
-            observer.inserted(&key, weight);
-        }
+        let observed = match &self.observer {
+            Some(observer) => self.track(&**observer, &key, weight, started.is_some()),
+            None => false,
+        };
         let mut out = Removals::new();
         let fault = {
             let mut shard = self.lock(hash);
-            shard.insert(hash, key, value, weight, expiry, &self.hasher, &mut out);
+            shard.insert(
+                hash,
+                key,
+                value,
+                weight,
+                expiry,
+                observed,
+                &self.hasher,
+                &mut out,
+            );
             shard.take_fault()
         };
         if let (Some(observer), Some(started)) = (&self.observer, started) {
@@ -475,6 +485,20 @@ where
         }
         if let Some(fault) = fault {
             raise(fault);
+        }
+    }
+
+    /// Tells the observer of an insert it sampled, or of a heavy one (1/64 of a shard's budget
+    /// or more); returns whether the entry is tracked.
+    #[inline]
+    fn track(&self, observer: &dyn CacheObserver<K>, key: &K, weight: u64, sampled: bool) -> bool {
+        let shard_budget = self.capacity.load(Ordering::Relaxed) / self.shards.len() as u64;
+        let always = weight >= shard_budget / 64;
+        if sampled || always {
+            observer.inserted(key, weight, always);
+            true
+        } else {
+            false
         }
     }
 
@@ -523,7 +547,9 @@ where
         let cancelled = self.lock(hash).remove(hash, key, &*self.clock, &mut out);
         drop(cancelled);
         let removal = out.into_iter().next()?;
-        if let Some(observer) = &self.observer {
+        if let Some(observer) = &self.observer
+            && removal.observed
+        {
             observer.removed(&removal.key, removal.weight, removal.cause);
         }
         if let Some(listener) = &self.listener {
@@ -766,6 +792,17 @@ where
             Ok(value) => {
                 let expiry = self.expiry(self.ttl, self.tti);
                 let weight = self.weigh(&key, &value, &expiry);
+                // A stored load is an insert: tracked when sampled or heavy (told below, once
+                // the value is out to the waiters).
+                let tracked = match observer {
+                    Some(o) => {
+                        let shard_budget =
+                            self.capacity.load(Ordering::Relaxed) / self.shards.len() as u64;
+                        let always = weight >= shard_budget / 64;
+                        (always || self.sampled(o)).then_some(always)
+                    }
+                    None => None,
+                };
                 let observed_key = observer.map(|_| key.clone());
                 let for_waiters = value.clone();
                 let stored = value.clone();
@@ -776,7 +813,17 @@ where
                     shard.stats.load_successes += 1;
                     shard.stats.load_nanos += elapsed;
                     let unstored = if registered.is_some() {
-                        shard.insert(hash, key, stored, weight, expiry, &self.hasher, &mut out);
+                        let observed = tracked.is_some();
+                        shard.insert(
+                            hash,
+                            key,
+                            stored,
+                            weight,
+                            expiry,
+                            observed,
+                            &self.hasher,
+                            &mut out,
+                        );
                         None
                     } else {
                         Some((key, stored))
@@ -790,8 +837,8 @@ where
                 if let (Some(observer), Some(key)) = (observer, observed_key) {
                     let reported = catch_unwind(AssertUnwindSafe(|| {
                         observer.loaded(&key, Some(weight), elapsed, load_started);
-                        if stored {
-                            observer.inserted(&key, weight);
+                        if let (true, Some(always)) = (stored, tracked) {
+                            observer.inserted(&key, weight, always);
                         }
                     }));
                     earlier_panic = earlier_panic.or(reported.err());
@@ -836,9 +883,9 @@ where
     fn dispatch(&self, out: Removals<K, V>) {
         if self.listener.is_none() && self.reclaimer.is_none() {
             match &self.observer {
+                Some(observer) if out.any_observed() => dispatch_observed(&**observer, out),
                 // Nothing to tell: the removals drop here, after the lock was released.
-                None => drop(out),
-                Some(observer) => dispatch_observed(&**observer, out),
+                _ => drop(out),
             }
             return;
         }
@@ -853,7 +900,9 @@ where
         let mut panic = None;
         for r in out {
             let mut dropping = None;
-            if let Some(observer) = &self.observer {
+            if let Some(observer) = &self.observer
+                && r.observed
+            {
                 match catch_unwind(AssertUnwindSafe(|| {
                     observer.removed(&r.key, r.weight, r.cause)
                 })) {
@@ -1066,6 +1115,10 @@ fn dispatch_observed<K, V>(observer: &dyn CacheObserver<K>, out: Removals<K, V>)
     // removal.
     while let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
         for r in &mut rest {
+            if !r.observed {
+                drop(r);
+                continue;
+            }
             let weight = r.weight;
             let started = observer.removed(&r.key, weight, r.cause);
             drop(r);

@@ -8,6 +8,8 @@ pub(crate) struct Removal<K, V> {
     pub(crate) value: V,
     pub(crate) weight: u64,
     pub(crate) cause: RemovalCause,
+    /// Whether the cache's observer tracks the entry (it was told of its insert).
+    pub(crate) observed: bool,
 }
 
 /// A buffer of removals that holds two inline and spills to the heap after that, so that the
@@ -16,6 +18,8 @@ pub(crate) struct Removals<K, V> {
     first: Option<Removal<K, V>>,
     second: Option<Removal<K, V>>,
     rest: Vec<Removal<K, V>>,
+    /// Whether any removal is of an entry the observer tracks.
+    observed: bool,
 }
 
 impl<K, V> Removals<K, V> {
@@ -25,11 +29,13 @@ impl<K, V> Removals<K, V> {
             first: None,
             second: None,
             rest: Vec::new(),
+            observed: false,
         }
     }
 
     #[inline]
     pub(crate) fn push(&mut self, removal: Removal<K, V>) {
+        self.observed |= removal.observed;
         if self.first.is_none() {
             self.first = Some(removal);
         } else if self.second.is_none() {
@@ -42,6 +48,12 @@ impl<K, V> Removals<K, V> {
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.first.is_none()
+    }
+
+    /// Whether any removal is of an entry the observer tracks.
+    #[inline]
+    pub(crate) fn any_observed(&self) -> bool {
+        self.observed
     }
 }
 

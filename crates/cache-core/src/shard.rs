@@ -103,6 +103,9 @@ pub(crate) struct Shard<K, V, P> {
     /// Per-slot expiry; empty until the shard first stores an expiring entry, so caches without
     /// expiry pay nothing for it, in memory or on the hit path.
     expiry: Vec<Expiry>,
+    /// One bit per slot: the cache's observer tracks the entry (it was told of its insert and
+    /// is told of its removal). Empty until an entry is first tracked.
+    observed: Vec<u64>,
     n_hits: usize,
     pub(crate) policy: P,
     pub(crate) weighted: u64,
@@ -134,6 +137,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             table: HashTable::new(),
             slab: Slab::new(),
             expiry: Vec::new(),
+            observed: Vec::new(),
             n_hits_total: 0,
             n_misses: 0,
             n_hits: 0,
@@ -354,6 +358,10 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         reason = "internal; every argument is needed under the lock"
     )]
     #[inline]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "internal; every argument is needed under the lock"
+    )]
     pub(crate) fn insert<S: BuildHasher>(
         &mut self,
         hash: u64,
@@ -361,13 +369,14 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         value: V,
         weight: u64,
         expiry: Expiry,
+        observed: bool,
         hasher: &S,
         out: &mut Removals<K, V>,
     ) where
         K: Hash + Eq,
     {
         let done = catch_unwind(AssertUnwindSafe(|| {
-            self.insert_unguarded(hash, key, value, weight, expiry, hasher, out)
+            self.insert_unguarded(hash, key, value, weight, expiry, observed, hasher, out)
         }));
         if let Err(payload) = done {
             self.recover(payload, out);
@@ -386,6 +395,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         value: V,
         weight: u64,
         expiry: Expiry,
+        observed: bool,
         hasher: &S,
         out: &mut Removals<K, V>,
     ) where
@@ -394,7 +404,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         self.policy.prefetch_insert(hash);
         self.replay_hits();
         if weight > self.capacity.min(MAX_ENTRY_WEIGHT) {
-            self.reject_oversized(hash, key, value, weight, out);
+            self.reject_oversized(hash, key, value, weight, observed, out);
             return;
         }
         // `entry` makes room for one more first, rehashing exactly when no room is left; a
@@ -427,11 +437,13 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
                 self.weighted = self.weighted - old_weight + weight;
                 self.stats.updates += 1;
                 self.count_removal(RemovalCause::Replaced, old_weight);
+                let was_observed = self.set_observed(idx, observed);
                 out.push(Removal {
                     key,
                     value: old_value,
                     weight: old_weight,
                     cause: RemovalCause::Replaced,
+                    observed: was_observed,
                 });
                 self.set_expiry(idx, expiry);
                 let (old, new) = (self.policy_weight(old_weight), self.policy_weight(weight));
@@ -448,6 +460,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
                 // SAFETY: `idx` was just filled.
                 unsafe { self.slab.get_mut(idx) }.bucket = bucket_u32(bucket);
                 self.set_expiry(idx, expiry);
+                self.set_observed(idx, observed);
                 self.weighted += weight;
                 self.stats.inserts += 1;
                 self.policy.on_insert(idx, hash, self.policy_weight(weight));
@@ -569,6 +582,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         key: K,
         value: V,
         weight: u64,
+        observed: bool,
         out: &mut Removals<K, V>,
     ) where
         K: Eq,
@@ -582,6 +596,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             value,
             weight,
             cause: RemovalCause::Size,
+            observed,
         });
     }
 
@@ -862,13 +877,34 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         let weight = u64::from(entry.weight);
         self.weighted -= weight;
         self.count_removal(cause, weight);
+        let observed = self.set_observed(idx, false);
         out.push(Removal {
             key: entry.key,
             value: entry.value,
             weight,
             cause,
+            observed,
         });
         weight
+    }
+
+    /// Marks slot `idx` tracked by the observer or not; returns whether it was.
+    #[inline]
+    fn set_observed(&mut self, idx: u32, on: bool) -> bool {
+        let (word, bit) = (idx as usize / 64, 1u64 << (idx % 64));
+        if on && word >= self.observed.len() {
+            self.observed.resize(word + 1, 0);
+        }
+        let Some(w) = self.observed.get_mut(word) else {
+            return false;
+        };
+        let was = *w & bit != 0;
+        if on {
+            *w |= bit;
+        } else {
+            *w &= !bit;
+        }
+        was
     }
 
     fn count_removal(&mut self, cause: RemovalCause, weight: u64) {
@@ -941,16 +977,21 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     ) -> Vec<(K, Arc<Flight<V>>)> {
         self.n_hits = 0;
         let cancelled = self.flights.drain().collect();
+        let tracked = std::mem::take(&mut self.observed);
         for idx in self.table.drain() {
             // SAFETY: drained ids were occupied, and each is taken once.
             let entry = unsafe { self.slab.take(idx) };
             let weight = u64::from(entry.weight);
             self.stats.record_removal(cause, weight);
+            let observed = tracked
+                .get(idx as usize / 64)
+                .is_some_and(|w| w & (1 << (idx % 64)) != 0);
             out.push(Removal {
                 key: entry.key,
                 value: entry.value,
                 weight,
                 cause,
+                observed,
             });
         }
         self.table = HashTable::new();

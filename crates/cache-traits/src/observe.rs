@@ -44,9 +44,13 @@ impl Operation {
 /// runs out the cache asks [`sample`](Self::sample) whether to report the operation about to
 /// start and how many to let pass before asking again. Only a sampled read is reported
 /// ([`read`](Self::read), and its [`latency`](Self::latency)), so the other reads cost a
-/// thread-local decrement. Inserts, loads and removals are reported every time, sampled or not
-/// (with a latency only when sampled), so that an observer can keep exact per-key-group counts
-/// of entries and bytes.
+/// thread-local decrement.
+///
+/// Inserts are reported when sampled, and always for an entry weighing at least 1/64 of its
+/// shard's budget ([`inserted`](Self::inserted) says which). A reported entry is *tracked*: its
+/// removal is reported too ([`removed`](Self::removed)), whatever the cause, so the tracked
+/// entries are a live sample of the cache from which an observer can estimate entries and bytes
+/// per key group. Every load is reported ([`loaded`](Self::loaded)).
 ///
 /// # Implementing
 ///
@@ -108,11 +112,14 @@ pub trait CacheObserver<K: ?Sized>: Send + Sync {
         let _ = (op, nanos);
     }
 
-    /// `key` is being stored, charged `weight` bytes: every insert and every stored load. A
-    /// replaced value is reported as removed with [`RemovalCause::Replaced`], an entry too heavy
-    /// to keep as removed with [`RemovalCause::Size`].
-    fn inserted(&self, key: &K, weight: u64) {
-        let _ = (key, weight);
+    /// `key` is being stored, charged `weight` bytes, and is tracked from now on: a sampled
+    /// insert or stored load (`always` false: one in what [`sample`](Self::sample) asked for), or
+    /// one of an entry weighing at least 1/64 of its shard's budget (`always` true: every such
+    /// entry is reported). A tracked value replaced is reported as removed with
+    /// [`RemovalCause::Replaced`], an entry too heavy to keep as removed with
+    /// [`RemovalCause::Size`].
+    fn inserted(&self, key: &K, weight: u64, always: bool) {
+        let _ = (key, weight, always);
     }
 
     /// A loader is about to run on this thread; the value returned comes back to
@@ -129,9 +136,10 @@ pub trait CacheObserver<K: ?Sized>: Send + Sync {
         let _ = (key, weight, nanos, started);
     }
 
-    /// An entry of `key`, charged `weight` bytes, left the cache for `cause`. The value is
-    /// about to be dropped on this thread or handed to a reclaimer; a value returned other than
-    /// 0 comes back to [`dropped`](Self::dropped) when the cache drops it itself.
+    /// A tracked entry of `key` (one reported to [`inserted`](Self::inserted)), charged
+    /// `weight` bytes, left the cache for `cause`. The value is about to be dropped on this
+    /// thread or handed to a reclaimer; a value returned other than 0 comes back to
+    /// [`dropped`](Self::dropped) when the cache drops it itself.
     fn removed(&self, key: &K, weight: u64, cause: RemovalCause) -> u64 {
         let _ = (key, weight, cause);
         0

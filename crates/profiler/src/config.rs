@@ -20,7 +20,7 @@ mod tests;
 ///
 /// ```
 /// use profiler::Mode;
-/// assert_eq!(Mode::default(), Mode::Sampled { period: 64 });
+/// assert_eq!(Mode::default(), Mode::Sampled { period: 128 });
 /// assert_eq!(Mode::On.period(), 1);
 /// ```
 #[non_exhaustive]
@@ -42,9 +42,9 @@ pub enum Mode {
 }
 
 impl Default for Mode {
-    /// `Sampled { period: 64 }`.
+    /// `Sampled { period: 128 }`.
     fn default() -> Self {
-        Mode::Sampled { period: 64 }
+        Mode::Sampled { period: 128 }
     }
 }
 
@@ -172,7 +172,7 @@ impl<K: ?Sized> ProfilerBuilder<K> {
         self
     }
 
-    /// How many reads and inserts to sample; [`Mode::Sampled`] `{ period: 64 }` by default.
+    /// How many reads and inserts to sample; [`Mode::Sampled`] `{ period: 128 }` by default.
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self

@@ -7,15 +7,16 @@
 //! [`ReportSource`] (one section, `profile.<cache name>`) or as
 //! data through [`Profiler::snapshot`].
 //!
-//! - **Sampling.** The cache asks [`sample`](cache_traits::CacheObserver::sample) before every
-//!   read and insert (an atomic load and a thread-local countdown); in the default
-//!   [`Mode::Sampled`] `{ period: 64 }` about one read in 64 is reported and timed, and counts
-//!   as 64 in the estimated hits and misses. [`Profiler::set_mode`] changes it at run time.
+//! - **Sampling.** The cache counts reads and inserts down on a thread-local countdown and asks
+//!   [`sample`](cache_traits::CacheObserver::sample) when it runs out; in the default
+//!   [`Mode::Sampled`] `{ period: 128 }` about one read in 128 is reported and timed, and counts
+//!   as 128 in the estimated hits and misses. [`Profiler::set_mode`] changes it at run time.
 //! - **Namespaces.** A closure maps each key to a namespace (up to 64, then `"other"`);
-//!   entries and bytes per namespace are exact (every insert and removal is reported), hits
-//!   and misses are estimates.
+//!   entries, bytes, evictions and churn per namespace are estimated from the entries the cache
+//!   tracks (sampled inserts, and every heavy one, until they leave), hits and misses from
+//!   sampled reads; all are exact in [`Mode::On`].
 //! - **Keys.** Hot keys come from a space-saving table over sampled reads; heavy keys are the
-//!   heaviest live keys with the sampled hits they earned since they were stored.
+//!   heaviest tracked entries with the sampled hits they earned since they were stored.
 //! - **Allocations.** With a [`MemoryProbe`](cache_traits::MemoryProbe) that gives per-thread
 //!   allocation counters, each load's net allocation is compared with what the cache charged
 //!   (a weigher that under-counts is reported as `QC-PROFILE-WEIGHER-UNDERCOUNT`), and what
@@ -43,7 +44,7 @@
 //!     .clock(clock.clone())
 //!     .build()?;
 //! for k in 0..10 {
-//!     profiler.inserted(&k, 100);
+//!     profiler.inserted(&k, 100, true);
 //! }
 //! profiler.removed(&3, 100, RemovalCause::Size);
 //! clock.advance(std::time::Duration::from_secs(1));
@@ -61,6 +62,7 @@ mod profiler;
 mod report;
 mod snapshot;
 mod topk;
+mod tracked;
 
 #[cfg(feature = "backtraces")]
 mod callsite;

@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::fmt::{self, Debug};
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use cache_traits::{CacheObserver, Clock, MemoryProbe, Operation, RemovalCause, Sample};
@@ -11,7 +11,8 @@ use histogram::{AtomicHistogram, Config};
 
 use crate::config::{Mode, ProfilerBuilder, ProfilerError};
 use crate::namespace::{N_SLOTS, Namespaces};
-use crate::topk::{HeavyKeys, SpaceSaving};
+use crate::topk::SpaceSaving;
+use crate::tracked::{Tracked, TrackedEntry, entry_label};
 
 #[cfg(test)]
 mod tests;
@@ -46,12 +47,12 @@ pub(crate) fn record(h: &AtomicHistogram, nanos: u64) {
 /// Operations an `Off` profiler lets pass before the cache asks it again.
 const OFF_RECHECK: u32 = 4096;
 
-/// One inline drop of an evicted value in this many is measured against the allocator.
-const DROP_PERIOD: u32 = 16;
+/// One sampled read in this many feeds the hot-key table.
+const HOT_EVERY: u32 = 4;
 
 thread_local! {
-    /// Removals left before this thread next measures a drop.
-    static DROPS: Cell<u32> = const { Cell::new(0) };
+    /// Sampled reads left before this thread next feeds the hot-key table.
+    static HOT_FEED: Cell<u32> = const { Cell::new(0) };
     /// The period in force at this thread's last sample.
     static SAMPLED_PERIOD: Cell<u32> = const { Cell::new(0) };
     /// This thread's generator of gaps between samples (0: not seeded yet).
@@ -163,12 +164,19 @@ pub(crate) struct ChurnState {
 ///
 /// # Cost
 ///
-/// [`sample`](CacheObserver::sample), asked before every read and insert, is an atomic load
-/// and a thread-local countdown. Inserts and removals update a few relaxed atomics of their
-/// namespace; only heavy ones (heavier than the lightest tracked heavy key) take a lock.
-/// Sampled reads take the hot-key table's lock (a sampled hit is reported under the cache's
-/// shard lock, so that lock is held a little longer one read in `period`), and format the
-/// key with `Debug` only when it enters the table.
+/// The cache keeps the sampling countdown: an unsampled read or insert never reaches the
+/// profiler. Sampled reads take the hot-key table's lock (a sampled hit is reported under the
+/// cache's shard lock, so that lock is held a little longer one read in `period`); sampled and
+/// heavy inserts, and the removals of those entries, take the tracked entries' lock and format
+/// the key with `Debug`. Nothing else is reported but loads.
+///
+/// # Estimates
+///
+/// Entries, bytes, inserts, evictions and churn per namespace are estimated from the tracked
+/// entries, each standing for as many entries as the sampling period (heavy entries, which the
+/// cache always reports, for one): unbiased, with a relative error of about `1/√n` for `n`
+/// tracked entries of a namespace. With [`Mode::On`] they are exact. Hits and misses are
+/// sampled reads times the period.
 pub struct Profiler<K: ?Sized> {
     pub(crate) name: String,
     pub(crate) period: AtomicU32,
@@ -182,9 +190,9 @@ pub struct Profiler<K: ?Sized> {
     pub(crate) insert: AtomicHistogram,
     pub(crate) load: AtomicHistogram,
     pub(crate) hot: Mutex<SpaceSaving>,
-    pub(crate) heavy: Mutex<HeavyKeys>,
-    heavy_min: AtomicU64,
-    heavy_len: AtomicUsize,
+    /// The entries the cache tracks for this profiler (sampled and heavy inserts, until they
+    /// leave): a live sample of the cache.
+    pub(crate) tracked: Mutex<Tracked>,
     pub(crate) freed_charged: AtomicU64,
     pub(crate) freed_seen: AtomicU64,
     pub(crate) churn: Mutex<ChurnState>,
@@ -203,7 +211,7 @@ impl<K: ?Sized> Debug for Profiler<K> {
 
 impl<K: ?Sized> Profiler<K> {
     /// A builder with the defaults: name `"cache"`, every key in namespace `"default"`,
-    /// [`Mode::Sampled`] `{ period: 64 }`, no probe, the system clock, 10 top keys.
+    /// [`Mode::Sampled`] `{ period: 128 }`, no probe, the system clock, 10 top keys.
     ///
     /// # Examples
     ///
@@ -220,7 +228,7 @@ impl<K: ?Sized> Profiler<K> {
     /// // Hand a clone to the cache; here we play the cache.
     /// let observer: Arc<dyn CacheObserver<String>> = profiler.clone();
     /// let key = "user:1".to_string();
-    /// observer.inserted(&key, 512);
+    /// observer.inserted(&key, 512, true);
     /// if observer.sample().report {
     ///     observer.read(Some(&key), true);
     ///     observer.latency(Operation::GetHit, 800);
@@ -258,9 +266,7 @@ impl<K: ?Sized> Profiler<K> {
             insert: AtomicHistogram::with_config(&OP_HISTOGRAM),
             load: AtomicHistogram::with_config(&OP_HISTOGRAM),
             hot: Mutex::new(SpaceSaving::new(b.top_keys.saturating_mul(8))),
-            heavy: Mutex::new(HeavyKeys::new(b.top_keys.saturating_mul(4))),
-            heavy_min: AtomicU64::new(0),
-            heavy_len: AtomicUsize::new(0),
+            tracked: Mutex::new(Tracked::new()),
             freed_charged: AtomicU64::new(0),
             freed_seen: AtomicU64::new(0),
             churn: Mutex::new(ChurnState {
@@ -315,12 +321,6 @@ impl<K: ?Sized> Profiler<K> {
     fn allocations(&self) -> Option<cache_traits::ThreadAllocations> {
         self.probe.as_ref()?.thread_allocations()
     }
-
-    /// Publishes the heavy table's size and entry threshold for the lock-free checks.
-    fn publish_heavy(&self, table: &HeavyKeys) {
-        self.heavy_min.store(table.min_weight(), Ordering::Relaxed);
-        self.heavy_len.store(table.len(), Ordering::Relaxed);
-    }
 }
 
 impl<K: Hash + Debug + ?Sized> CacheObserver<K> for Profiler<K> {
@@ -352,9 +352,20 @@ impl<K: Hash + Debug + ?Sized> CacheObserver<K> for Profiler<K> {
         let slot = self.slot_of(key);
         let hash = hash_key(key);
         self.namespaces.slot(slot).read(hit, period);
-        lock(&self.hot).record(hash, slot, period, || label(key));
-        if hit && self.heavy_len.load(Ordering::Relaxed) > 0 {
-            lock(&self.heavy).hit(hash);
+        // When sampling, the hot-key table hears of one sampled read in HOT_EVERY (its
+        // replacements scan the table), counted for as many reads; with every read on, of all.
+        let every = if period == 1 { 1 } else { HOT_EVERY };
+        let feed_hot = HOT_FEED.with(|n| {
+            let left = n.get().min(every - 1);
+            n.set(if left == 0 { every - 1 } else { left - 1 });
+            left == 0
+        });
+        if feed_hot {
+            let by = period.saturating_mul(u64::from(every));
+            lock(&self.hot).record(hash, slot, by, || label(key));
+        }
+        if hit {
+            lock(&self.tracked).hit(hash);
         }
     }
 
@@ -372,21 +383,26 @@ impl<K: Hash + Debug + ?Sized> CacheObserver<K> for Profiler<K> {
         record(h, nanos);
     }
 
-    fn inserted(&self, key: &K, weight: u64) {
+    fn inserted(&self, key: &K, weight: u64, always: bool) {
         if self.is_off() {
             return;
         }
-        let slot = self.slot_of(key);
-        let heavy = weight > self.heavy_min.load(Ordering::Relaxed)
-            && self.namespaces.slot(slot).is_heavy(weight);
-        // User code (`Hash`, `Debug`) runs before anything changes.
-        let heavy = heavy.then(|| (hash_key(key), label(key)));
-        self.namespaces.slot(slot).inserted(weight);
-        if let Some((hash, name)) = heavy {
-            let mut table = lock(&self.heavy);
-            table.insert(hash, slot, weight, || name);
-            self.publish_heavy(&table);
-        }
+        let scale = if always {
+            1
+        } else {
+            let sampled = SAMPLED_PERIOD.with(Cell::get);
+            u64::from(sampled.max(1))
+        };
+        // User code (the mapping, `Hash`, `Debug`) runs before anything changes.
+        let entry = TrackedEntry {
+            namespace: self.slot_of(key),
+            label: entry_label(label(key)),
+            weight,
+            scale,
+            hits: 0,
+        };
+        let hash = hash_key(key);
+        lock(&self.tracked).insert(hash, entry);
     }
 
     fn load_started(&self) -> u64 {
@@ -424,32 +440,10 @@ impl<K: Hash + Debug + ?Sized> CacheObserver<K> for Profiler<K> {
     }
 
     fn removed(&self, key: &K, weight: u64, cause: RemovalCause) -> u64 {
+        // Also when off: a tracked entry stays counted until it leaves.
+        let hash = hash_key(key);
+        lock(&self.tracked).remove(hash, weight, cause);
         if self.is_off() {
-            return 0;
-        }
-        let slot = self.slot_of(key);
-        let heavy = self.heavy_len.load(Ordering::Relaxed) > 0
-            && weight >= self.heavy_min.load(Ordering::Relaxed)
-            && self.namespaces.slot(slot).may_be_heavy(weight);
-        let hash = if heavy { hash_key(key) } else { 0 };
-        self.namespaces.slot(slot).removed(weight, cause);
-        if heavy {
-            let mut table = lock(&self.heavy);
-            table.remove(hash, weight);
-            self.publish_heavy(&table);
-        }
-        // One drop in DROP_PERIOD is measured: the counters cost a call each.
-        let measure = DROPS.with(|left| match left.get() {
-            0 => {
-                left.set(DROP_PERIOD - 1);
-                true
-            }
-            n => {
-                left.set(n - 1);
-                false
-            }
-        });
-        if !measure {
             return 0;
         }
         self.allocations().map_or(0, |a| a.deallocated)

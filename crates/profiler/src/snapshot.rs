@@ -8,6 +8,7 @@ use histogram::{AtomicHistogram, Bucket};
 use crate::config::Mode;
 use crate::namespace::{N_SLOTS, NamespaceCounters};
 use crate::profiler::{Profiler, lock};
+use crate::tracked::NamespaceEstimate;
 
 #[cfg(test)]
 mod tests;
@@ -250,6 +251,15 @@ impl<K: ?Sized> Profiler<K> {
 
         let now = self.clock.now_nanos();
         let mut namespaces = Vec::new();
+        // One look at the tracked entries for everything drawn from them.
+        let (estimates, heavy, unread) = {
+            let t = lock(&self.tracked);
+            let estimates: Vec<_> = (0..N_SLOTS).map(|i| t.estimate(i)).collect();
+            // "Never read" needs every read seen: only when every read is sampled.
+            let unread = (self.period.load(Ordering::Relaxed) == 1 && t.len() > 0)
+                .then(|| t.unread(self.top_keys));
+            (estimates, t.heaviest(self.top_keys), unread)
+        };
         {
             let mut churn = lock(&self.churn);
             let secs = now.saturating_sub(churn.at_nanos) as f64 / 1e9;
@@ -259,8 +269,9 @@ impl<K: ?Sized> Profiler<K> {
                 else {
                     continue;
                 };
-                let inserted = c.inserted_bytes();
-                let removed = c.removed_bytes();
+                let est = estimates.get(slot).copied().unwrap_or_default();
+                let inserted = est.inserted_bytes;
+                let removed = est.all_removed_bytes();
                 if slot < N_SLOTS && secs > 0.0 {
                     let d_in = inserted.saturating_sub(churn.inserted[slot]) as f64;
                     let d_out = removed.saturating_sub(churn.removed[slot]) as f64;
@@ -268,7 +279,7 @@ impl<K: ?Sized> Profiler<K> {
                     churn.inserted[slot] = inserted;
                     churn.removed[slot] = removed;
                 }
-                let p = namespace_profile(name, c, churn.rates[slot]);
+                let p = namespace_profile(name, c, &est, churn.rates[slot]);
                 if p.inserts + p.est_hits + p.est_misses + p.loads + p.removed_bytes > 0
                     || p.entries > 0
                 {
@@ -297,11 +308,6 @@ impl<K: ?Sized> Profiler<K> {
             })
             .collect();
 
-        let (heavy, unread) = {
-            let t = lock(&self.heavy);
-            let unread: Vec<_> = t.all().filter(|h| h.hits == 0).cloned().collect();
-            (t.top(self.top_keys), (t.len() > 0).then_some(unread))
-        };
         let heavy_keys = heavy
             .into_iter()
             .map(|h| HeavyKey {
@@ -331,10 +337,8 @@ impl<K: ?Sized> Profiler<K> {
                 }
             }
         }
-        let mut unread = unread;
-        if let Some(keys) = &mut unread {
-            keys.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.label.cmp(&b.label)));
-            for h in keys.iter().take(self.top_keys) {
+        if let Some((_, keys)) = &unread {
+            for h in keys {
                 hotspots.push(MemoryHotspot {
                     kind: HotspotKind::UnreadKey,
                     name: h.label.clone(),
@@ -345,7 +349,7 @@ impl<K: ?Sized> Profiler<K> {
                 });
             }
         }
-        let unread_bytes_estimate = unread.map(|keys| keys.iter().map(|h| h.weight).sum());
+        let unread_bytes_estimate = unread.map(|(bytes, _)| bytes);
 
         let measured: u64 = namespaces.iter().map(|n| n.measured_loads).sum();
         let (charged, allocated) = self
@@ -402,6 +406,7 @@ impl<K: ?Sized> Profiler<K> {
 fn namespace_profile(
     name: &'static str,
     c: &NamespaceCounters,
+    est: &NamespaceEstimate,
     (churn_in, churn_out): (f64, f64),
 ) -> NamespaceProfile {
     let est_hits = load(&c.est_hits);
@@ -415,20 +420,21 @@ fn namespace_profile(
     let measured_allocated = load(&c.measured_allocated);
     NamespaceProfile {
         name,
-        entries: c.entries(),
-        bytes: c.bytes(),
-        inserts: c.inserts(),
+        entries: est.entries,
+        bytes: est.bytes,
+        inserts: est.inserts,
         est_hits,
         est_misses,
         hit_ratio: ratio(est_hits, est_hits.saturating_add(est_misses)),
         removals: RemovalCause::ALL
             .iter()
-            .map(|&cause| (cause, c.removals_of(cause, false)))
+            .zip(est.removals)
+            .map(|(&cause, n)| (cause, n))
             .collect(),
-        evictions: c.evictions(),
-        evicted_bytes: c.evicted_bytes(),
-        removed_bytes: c.removed_bytes(),
-        inserted_bytes: c.inserted_bytes(),
+        evictions: est.evictions(),
+        evicted_bytes: est.evicted_bytes(),
+        removed_bytes: est.all_removed_bytes(),
+        inserted_bytes: est.inserted_bytes,
         churn_in,
         churn_out,
         loads: load(&c.loads),

@@ -24,7 +24,7 @@ impl Hasher for Prehashed {
     }
 }
 
-type ByHash<V> = HashMap<u64, V, BuildHasherDefault<Prehashed>>;
+pub(crate) type ByHash<V> = HashMap<u64, V, BuildHasherDefault<Prehashed>>;
 
 #[cfg(test)]
 mod tests;
@@ -140,109 +140,5 @@ impl SpaceSaving {
         all.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(&b.label)));
         all.truncate(n);
         all
-    }
-}
-
-/// One key in [`HeavyKeys`].
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Heavy {
-    pub(crate) label: String,
-    pub(crate) namespace: usize,
-    pub(crate) weight: u64,
-    /// Sampled reads that hit it since it was stored.
-    pub(crate) hits: u64,
-}
-
-/// The heaviest live keys by charged weight, at most `capacity` of them.
-#[derive(Debug)]
-pub(crate) struct HeavyKeys {
-    capacity: usize,
-    keys: ByHash<Heavy>,
-}
-
-impl HeavyKeys {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            keys: ByHash::default(),
-        }
-    }
-
-    /// The weight a key must beat to enter: 0 while the table has room.
-    pub(crate) fn min_weight(&self) -> u64 {
-        if self.keys.len() < self.capacity {
-            0
-        } else {
-            self.keys.values().map(|h| h.weight).min().unwrap_or(0)
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Stores `hash` with `weight` if it is among the heaviest (replacing its earlier value,
-    /// if any); `label` is called before anything changes.
-    pub(crate) fn insert(
-        &mut self,
-        hash: u64,
-        namespace: usize,
-        weight: u64,
-        label: impl FnOnce() -> String,
-    ) {
-        if let Some(h) = self.keys.get_mut(&hash) {
-            h.weight = weight;
-            h.hits = 0;
-            return;
-        }
-        let lightest = if self.keys.len() < self.capacity {
-            None
-        } else {
-            match self.keys.iter().min_by_key(|(_, h)| h.weight) {
-                Some((&k, h)) if h.weight < weight => Some(k),
-                _ => return,
-            }
-        };
-        let label = truncate_label(label());
-        if let Some(k) = lightest {
-            self.keys.remove(&k);
-        }
-        self.keys.insert(
-            hash,
-            Heavy {
-                label,
-                namespace,
-                weight,
-                hits: 0,
-            },
-        );
-    }
-
-    /// Drops `hash` if it is stored with `weight` (a removal of an older value of the same
-    /// key, reported after the new value was stored, leaves the new one).
-    pub(crate) fn remove(&mut self, hash: u64, weight: u64) {
-        if self.keys.get(&hash).is_some_and(|h| h.weight == weight) {
-            self.keys.remove(&hash);
-        }
-    }
-
-    /// Counts a sampled hit on `hash`, if stored.
-    pub(crate) fn hit(&mut self, hash: u64) {
-        if let Some(h) = self.keys.get_mut(&hash) {
-            h.hits = h.hits.saturating_add(1);
-        }
-    }
-
-    /// The `n` heaviest keys, heaviest first.
-    pub(crate) fn top(&self, n: usize) -> Vec<Heavy> {
-        let mut all: Vec<Heavy> = self.keys.values().cloned().collect();
-        all.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.label.cmp(&b.label)));
-        all.truncate(n);
-        all
-    }
-
-    /// Every stored key.
-    pub(crate) fn all(&self) -> impl Iterator<Item = &Heavy> {
-        self.keys.values()
     }
 }

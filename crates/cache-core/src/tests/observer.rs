@@ -29,6 +29,8 @@ struct Recorder {
     entries: AtomicI64,
     panic_on_read: AtomicBool,
     sampling: AtomicU64,
+    /// Tracked entries per key: a removal must follow an insert it was told of.
+    tracked: Mutex<std::collections::HashMap<u64, u64>>,
 }
 
 impl Recorder {
@@ -59,7 +61,8 @@ impl CacheObserver<u64> for Recorder {
     fn latency(&self, op: Operation, _nanos: u64) {
         self.seen.lock().unwrap().push(Seen::Latency(op));
     }
-    fn inserted(&self, key: &u64, weight: u64) {
+    fn inserted(&self, key: &u64, weight: u64, _always: bool) {
+        *self.tracked.lock().unwrap().entry(*key).or_default() += 1;
         self.bytes.fetch_add(weight as i64, Ordering::Relaxed);
         self.entries.fetch_add(1, Ordering::Relaxed);
         self.seen.lock().unwrap().push(Seen::Inserted(*key, weight));
@@ -73,6 +76,13 @@ impl CacheObserver<u64> for Recorder {
         self.seen.lock().unwrap().push(Seen::Loaded(*key, weight));
     }
     fn removed(&self, key: &u64, weight: u64, cause: RemovalCause) -> u64 {
+        let mut tracked = self.tracked.lock().unwrap();
+        let n = tracked
+            .get_mut(key)
+            .expect("a removal of a key never reported inserted");
+        assert!(*n > 0, "more removals of {key} than tracked inserts");
+        *n -= 1;
+        drop(tracked);
         self.bytes.fetch_sub(weight as i64, Ordering::Relaxed);
         self.entries.fetch_sub(1, Ordering::Relaxed);
         self.seen.lock().unwrap().push(Seen::Removed(*key, cause));
@@ -160,9 +170,27 @@ fn reads_inserts_loads_and_removals_are_reported() {
 
 #[test]
 fn the_reports_add_up_to_the_cache_contents() {
+    // Every insert sampled: the tracked entries are the cache's entries (checked inside).
+    workload(0);
+}
+
+#[test]
+fn a_sampled_entry_is_tracked_until_it_leaves_whatever_the_path() {
+    // One insert in a few sampled: every removal told is of a tracked entry (checked in
+    // `removed`), and once the cache is emptied every tracked entry has been told removed.
+    for sampling in [2, 3, 7] {
+        let rec = workload(sampling);
+        assert!(rec.tracked.lock().unwrap().values().all(|&n| n == 0));
+    }
+}
+
+/// A mixed workload (inserts, replacements, removals, loads, expiries, a budget cut, pressure
+/// evictions, then `invalidate_all`) under an observer sampling one insert in `sampling` (0:
+/// all); with all, the reports must add up to the cache's weight and entries.
+fn workload(sampling: u64) -> Arc<Recorder> {
     let clock = Arc::new(ManualClock::new());
     let rec = Arc::new(Recorder::default());
-    rec.sampling.store(3, Ordering::Relaxed);
+    rec.sampling.store(sampling, Ordering::Relaxed);
     let cache: Cache<u64, u64, Lru> = Cache::builder()
         .max_bytes(64 << 10)
         .time_to_live(Duration::from_secs(30))
@@ -192,17 +220,20 @@ fn the_reports_add_up_to_the_cache_contents() {
         }
     }
     cache.evict_bytes(4 << 10, RemovalCause::Pressure);
-    assert_eq!(
-        rec.bytes.load(Ordering::Relaxed),
-        cache.weighted_size() as i64
-    );
-    assert_eq!(
-        rec.entries.load(Ordering::Relaxed),
-        cache.entry_count() as i64
-    );
+    if sampling == 0 {
+        assert_eq!(
+            rec.bytes.load(Ordering::Relaxed),
+            cache.weighted_size() as i64
+        );
+        assert_eq!(
+            rec.entries.load(Ordering::Relaxed),
+            cache.entry_count() as i64
+        );
+    }
     cache.invalidate_all();
     assert_eq!(rec.bytes.load(Ordering::Relaxed), 0);
     assert_eq!(rec.entries.load(Ordering::Relaxed), 0);
+    rec
 }
 
 #[test]

@@ -54,11 +54,11 @@ fn read<K: Hash + Debug + ?Sized>(p: &Profiler<K>, key: &K, hit: bool) {
 fn namespace_entries_and_bytes_are_exact_through_insert_replace_and_remove() {
     let p = by_parity().build().unwrap();
     for k in 0..10u64 {
-        p.inserted(&k, 100 + k);
+        p.inserted(&k, 100 + k, true);
     }
     // Replace key 2 (100 + 2 bytes) by a 500-byte value: the old one is reported removed.
     p.removed(&2, 102, RemovalCause::Replaced);
-    p.inserted(&2, 500);
+    p.inserted(&2, 500, true);
     p.removed(&3, 103, RemovalCause::Size);
     p.removed(&5, 105, RemovalCause::Explicit);
     let s = p.snapshot();
@@ -133,7 +133,7 @@ fn mode_off_records_nothing() {
     let p = by_parity().mode(Mode::Off).probe(probe).build().unwrap();
     for k in 0..100u64 {
         assert!(!p.sample().report);
-        p.inserted(&k, 10);
+        p.inserted(&k, 10, true);
         p.read(Some(&k), true);
         p.latency(Operation::Insert, 5);
         let started = p.load_started();
@@ -196,7 +196,7 @@ fn heavy_keys_track_the_heaviest_live_keys_and_their_hits() {
         .build()
         .unwrap();
     for k in 0..100u64 {
-        p.inserted(&k, k * 10);
+        p.inserted(&k, k * 10, true);
     }
     read(&p, &99, true);
     read(&p, &99, true);
@@ -209,7 +209,7 @@ fn heavy_keys_track_the_heaviest_live_keys_and_their_hits() {
     assert_eq!(heavy, [("99", 990, 2), ("98", 980, 0)]);
     // Removing 99 drops it from the table; light inserts do not take its place.
     p.removed(&99, 990, RemovalCause::Explicit);
-    p.inserted(&1000, 1);
+    p.inserted(&1000, 1, true);
     let s = p.snapshot();
     assert_eq!(s.heavy_keys[0].label, "98");
     assert!(s.heavy_keys.iter().all(|h| h.label != "99"));
@@ -238,25 +238,23 @@ fn a_panicking_namespace_closure_leaves_the_profiler_usable() {
         })
         .build()
         .unwrap();
-    p.inserted(&1, 100);
+    p.inserted(&1, 100, true);
     for op in [
-        &(|| p.inserted(&13, 100)) as &dyn Fn(),
+        &(|| p.inserted(&13, 100, true)) as &dyn Fn(),
         &|| read(&p, &13, true),
-        &|| {
-            p.removed(&13, 100, RemovalCause::Size);
-        },
         &|| p.loaded(&13, Some(1), 1, 0),
     ] {
         assert!(catch_unwind(AssertUnwindSafe(op)).is_err());
     }
-    p.inserted(&2, 50);
+    // A removal finds its namespace in the tracked entry (13 never was): no mapping called.
+    p.removed(&13, 100, RemovalCause::Size);
+    p.inserted(&2, 50, true);
     read(&p, &2, true);
     let s = p.snapshot();
     let ok = ns(&s, "ok");
     assert_eq!((ok.entries, ok.bytes, ok.est_hits), (2, 150, 1));
     assert_eq!(ok.evictions, 0);
-    // Neither key weighs twice its namespace's mean when stored: no heavy keys.
-    assert!(s.heavy_keys.is_empty());
+    assert_eq!(s.heavy_keys.len(), 2);
     assert_eq!(s.hot_keys.len(), 1);
 }
 
@@ -273,18 +271,17 @@ fn a_panicking_debug_leaves_the_key_tables_consistent() {
         .mode(Mode::On)
         .build()
         .unwrap();
-    p.inserted(&Grumpy(2), 10); // the first of its namespace: not heavy, not named
-    // Heavy (ten times the mean): named on insert, and the panic leaves no trace.
-    assert!(catch_unwind(AssertUnwindSafe(|| p.inserted(&Grumpy(1), 100))).is_err());
+    // A tracked entry is named when stored: the panic leaves nothing tracked.
+    assert!(catch_unwind(AssertUnwindSafe(|| p.inserted(&Grumpy(1), 100, true))).is_err());
     read(&p, &Grumpy(1), true); // a first sighting is not named
     assert!(catch_unwind(AssertUnwindSafe(|| read(&p, &Grumpy(1), true))).is_err());
-    p.removed(&Grumpy(2), 10, RemovalCause::Explicit);
+    p.removed(&Grumpy(1), 100, RemovalCause::Explicit); // not tracked: changes nothing
     let s = p.snapshot();
     assert!(s.heavy_keys.is_empty());
     // The first read counted; the second, whose label panicked, changed nothing.
     assert_eq!(s.hot_keys.len(), 1);
     assert_eq!(s.hot_keys[0].est_reads, 1);
-    assert_eq!(s.namespaces[0].entries, 0);
+    assert!(s.namespaces.iter().all(|n| n.entries == 0));
 }
 
 #[test]

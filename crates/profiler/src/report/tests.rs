@@ -24,7 +24,7 @@ fn load(p: &Profiler<u64>, probe: &FakeProbe, first: u64, n: u64, weight: u64, a
         let started = p.load_started();
         probe.alloc(allocated);
         p.loaded(&k, Some(weight), 10_000, started);
-        p.inserted(&k, weight);
+        p.inserted(&k, weight, true);
     }
 }
 
@@ -138,8 +138,8 @@ fn loads_allocating_what_is_charged_raise_nothing() {
 fn a_namespace_with_bytes_but_few_hits_is_a_memory_hotspot() {
     let probe = Arc::new(FakeProbe::new());
     let p = profiler(&probe);
-    p.inserted(&1000, 9_000);
-    p.inserted(&1, 1_000);
+    p.inserted(&1000, 9_000, true);
+    p.inserted(&1, 1_000, true);
     for _ in 0..9 {
         p.read(Some(&1), true);
     }

@@ -30,15 +30,15 @@ fn ns<'a>(s: &'a ProfileSnapshot, name: &str) -> &'a NamespaceProfile {
 fn churn_rates_are_over_the_time_since_the_previous_snapshot() {
     let clock = Arc::new(ManualClock::new());
     let p = by_prefix(clock.clone());
-    p.inserted("user:1", 1000);
-    p.inserted("user:2", 1000);
+    p.inserted("user:1", 1000, true);
+    p.inserted("user:2", 1000, true);
     clock.advance(Duration::from_secs(2));
     let s = p.snapshot();
     assert_eq!(ns(&s, "users").churn_in, 1000.0);
     assert_eq!(ns(&s, "users").churn_out, 0.0);
 
     p.removed("user:1", 1000, RemovalCause::Size);
-    p.inserted("user:3", 500);
+    p.inserted("user:3", 500, true);
     clock.advance(Duration::from_millis(500));
     let s = p.snapshot();
     assert_eq!(ns(&s, "users").churn_in, 1000.0);
@@ -55,9 +55,9 @@ fn churn_rates_are_over_the_time_since_the_previous_snapshot() {
 fn namespaces_holding_bytes_without_hits_are_hotspots() {
     let clock = Arc::new(ManualClock::new());
     let p = by_prefix(clock);
-    p.inserted("img:1", 80_000);
-    p.inserted("user:1", 5_000);
-    p.inserted("user:2", 15_000); // three times its namespace's mean: a heavy key
+    p.inserted("img:1", 80_000, true);
+    p.inserted("user:1", 5_000, true);
+    p.inserted("user:2", 15_000, true); // three times its namespace's mean: a heavy key
     for _ in 0..90 {
         p.read(Some("user:1"), true);
     }
@@ -97,7 +97,7 @@ fn real_bytes_are_estimated_once_16_loads_were_measured() {
         let started = p.load_started();
         probe.alloc(200);
         p.loaded(&k, Some(100), 1_000, started);
-        p.inserted(&k, 100);
+        p.inserted(&k, 100, true);
     }
     assert_eq!(p.snapshot().real_bytes_estimate, Some(3200));
 }

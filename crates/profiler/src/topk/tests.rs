@@ -39,22 +39,3 @@ fn space_saving_names_a_key_on_its_second_sighting_only() {
         (3, "seven")
     );
 }
-
-#[test]
-fn heavy_keys_keep_the_heaviest() {
-    let mut t = HeavyKeys::new(2);
-    assert_eq!(t.min_weight(), 0);
-    t.insert(1, 0, 100, || "a".into());
-    t.insert(2, 0, 50, || "b".into());
-    assert_eq!(t.min_weight(), 50);
-    t.insert(3, 0, 10, || panic!("too light to need a label"));
-    t.insert(4, 0, 200, || "d".into());
-    let top: Vec<_> = t.top(5).into_iter().map(|h| h.label).collect();
-    assert_eq!(top, ["d", "a"]);
-    t.hit(1);
-    t.remove(1, 99);
-    assert_eq!(t.len(), 2, "a removal of another weight leaves the key");
-    t.remove(1, 100);
-    assert_eq!(t.len(), 1);
-    assert_eq!(t.min_weight(), 0);
-}
