@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 
 use crate::{cargo, run_checked};
 
-const HARNESSES: &[&str] = &["peers", "reclaim", "probe", "report"];
+const HARNESSES: &[&str] = &["peers", "reclaim", "probe", "report", "leak"];
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let name = args.first().map(String::as_str).unwrap_or("peers");

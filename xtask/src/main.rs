@@ -29,7 +29,8 @@ cargo xtask <command>
 commands:
   ci                 format check, clippy (warnings denied), tests, docs (warnings denied), layering;
                      then cache-core's shuttle schedules, and Miri where nightly is installed
-  bench [NAME]       release benchmarks beside the peer caches; NAME: peers (default), reclaim
+  bench [NAME]       release benchmarks beside the peer caches; NAME: peers (default), reclaim,
+                     probe, report, leak (the leak detector's cost per sample with an hour held)
   squeeze [--quick]  each cache in a 512 MiB memory cgroup (root) while a ballast grows to 400 MiB
   demo               the whole stack on the embedded default workload
   fuzz ...           the fuzz targets in fuzz/, one after the other (cargo xtask fuzz --help)

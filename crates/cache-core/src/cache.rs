@@ -102,6 +102,9 @@ pub struct Cache<K, V, P, S = DefaultHashBuilder> {
     name: String,
     overhead: u64,
     capacity: AtomicU64,
+    /// An entry at least this heavy (1/64 of a shard's budget) is always tracked for the
+    /// observer; kept beside `capacity` so an insert reads it without a division.
+    heavy_weight: AtomicU64,
     /// Held by `set_capacity` from its first shard to its last, so that two concurrent calls
     /// cannot leave the shards with a mix of both budgets.
     resizing: ShardLock<()>,
@@ -131,6 +134,11 @@ impl<K, V, P: EvictionPolicy + Default + 'static> Cache<K, V, P> {
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The weight from which an entry is always tracked for an observer: 1/64 of a shard's budget.
+fn heavy_weight(max_bytes: u64, shards: usize) -> u64 {
+    max_bytes / shards.max(1) as u64 / 64
 }
 
 /// Splits `total` into `n` near-equal parts; the first `total % n` get one more.
@@ -210,6 +218,7 @@ impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
             name: b.name,
             overhead,
             capacity: AtomicU64::new(max_bytes),
+            heavy_weight: AtomicU64::new(heavy_weight(max_bytes, n_shards)),
             resizing: ShardLock::new(()),
             max_entries,
             ttl: b.time_to_live.map(nanos),
@@ -492,8 +501,7 @@ where
     /// or more); returns whether the entry is tracked.
     #[inline]
     fn track(&self, observer: &dyn CacheObserver<K>, key: &K, weight: u64, sampled: bool) -> bool {
-        let shard_budget = self.capacity.load(Ordering::Relaxed) / self.shards.len() as u64;
-        let always = weight >= shard_budget / 64;
+        let always = weight >= self.heavy_weight.load(Ordering::Relaxed);
         if sampled || always {
             observer.inserted(key, weight, always);
             true
@@ -796,9 +804,7 @@ where
                 // the value is out to the waiters).
                 let tracked = match observer {
                     Some(o) => {
-                        let shard_budget =
-                            self.capacity.load(Ordering::Relaxed) / self.shards.len() as u64;
-                        let always = weight >= shard_budget / 64;
+                        let always = weight >= self.heavy_weight.load(Ordering::Relaxed);
                         (always || self.sampled(o)).then_some(always)
                     }
                     None => None,
@@ -958,6 +964,10 @@ where
         let max_bytes = max_bytes.max(self.overhead * self.shards.len() as u64);
         let _resizing = self.resizing.lock();
         let shrinking = max_bytes < self.capacity.swap(max_bytes, Ordering::Relaxed);
+        self.heavy_weight.store(
+            heavy_weight(max_bytes, self.shards.len()),
+            Ordering::Relaxed,
+        );
         let n = self.shards.len();
         self.each_shard(|i, shard, out| {
             shard.set_budget(share(max_bytes, n, i), out);
