@@ -6,7 +6,7 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use cache_traits::{
@@ -22,16 +22,17 @@ use crate::removals::Removals;
 use crate::shard::{Entry, Expiry, Fault, Lookup, Shard};
 
 /// Countdowns of reads and inserts before a cache next asks its observer whether to sample,
-/// per thread; a cache uses the one at its `sample_slot` (two caches may share one: each still
-/// samples about as often as its observer asks).
-const SAMPLE_SLOTS: usize = 64;
+/// per thread: a cache uses the slot `sample_id % SAMPLE_SLOTS`, which holds its id (high 32
+/// bits) and the countdown (low 32). A cache finding another's id there takes the slot over, so
+/// two caches sharing a slot never run on each other's countdown.
+pub(crate) const SAMPLE_SLOTS: usize = 64;
 
 thread_local! {
-    static COUNTDOWNS: [Cell<u32>; SAMPLE_SLOTS] = const { [const { Cell::new(0) }; SAMPLE_SLOTS] };
+    static COUNTDOWNS: [Cell<u64>; SAMPLE_SLOTS] = const { [const { Cell::new(0) }; SAMPLE_SLOTS] };
 }
 
-/// The next cache's countdown slot.
-static NEXT_SAMPLE_SLOT: AtomicUsize = AtomicUsize::new(0);
+/// The last cache's sampling id (ids start at 1: a fresh slot belongs to no cache).
+static LAST_SAMPLE_ID: AtomicU32 = AtomicU32::new(0);
 
 /// The eviction listener's type.
 pub(crate) type Listener<K, V> = Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>;
@@ -97,8 +98,8 @@ pub struct Cache<K, V, P, S = DefaultHashBuilder> {
     listener: Option<Listener<K, V>>,
     reclaimer: Option<Arc<dyn Reclaim<(K, V)>>>,
     observer: Option<Arc<dyn CacheObserver<K>>>,
-    /// This cache's countdown in `COUNTDOWNS`.
-    sample_slot: usize,
+    /// This cache's id in `COUNTDOWNS` (its slot is the id modulo the slots).
+    pub(crate) sample_id: u32,
     name: String,
     overhead: u64,
     capacity: AtomicU64,
@@ -214,7 +215,10 @@ impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
             listener: b.listener,
             reclaimer: b.reclaimer,
             observer: b.observer,
-            sample_slot: NEXT_SAMPLE_SLOT.fetch_add(1, Ordering::Relaxed) % SAMPLE_SLOTS,
+            sample_id: LAST_SAMPLE_ID
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_add(1)
+                .max(1),
             name: b.name,
             overhead,
             capacity: AtomicU64::new(max_bytes),
@@ -522,13 +526,13 @@ where
     fn sampled(&self, observer: &dyn CacheObserver<K>) -> bool {
         COUNTDOWNS
             .try_with(|slots| {
-                let left = &slots[self.sample_slot];
-                match left.get() {
-                    0 => ask_observer(observer, left),
-                    n => {
-                        left.set(n - 1);
-                        false
-                    }
+                let slot = &slots[self.sample_id as usize % SAMPLE_SLOTS];
+                let v = slot.get();
+                if v >> 32 == u64::from(self.sample_id) && v as u32 > 0 {
+                    slot.set(v - 1);
+                    false
+                } else {
+                    ask_observer(observer, slot, self.sample_id)
                 }
             })
             .unwrap_or(false)
@@ -715,15 +719,14 @@ where
                     }
                 }
             };
-            // The first lookup's read, when sampled: a leader reports it once its guard is armed.
-            let read = sampled.take().map(|started| {
-                let elapsed = self.clock.now_nanos().saturating_sub(started);
-                (matches!(step, Step::Hit(_)), elapsed)
-            });
-            if let (Some(observer), Some((hit, elapsed))) = (&self.observer, read)
+            // The first lookup's read, when sampled: a leader reports it once its guard is armed
+            // (the clock is user code too).
+            let read_started = sampled.take();
+            if let (Some(observer), Some(started)) = (&self.observer, read_started)
                 && !matches!(step, Step::Lead(_))
             {
-                report_read(&**observer, &key, hit, elapsed);
+                let elapsed = self.clock.now_nanos().saturating_sub(started);
+                report_read(&**observer, &key, matches!(step, Step::Hit(_)), elapsed);
             }
             // A leader hands its lookup's removals out once its guard is armed (see `lead`).
             let out = if matches!(step, Step::Lead(_)) {
@@ -745,8 +748,7 @@ where
                     let Some(init) = init.take() else {
                         return Err(LoadError::LoaderPanicked);
                     };
-                    let missed = read.map(|(_, elapsed)| elapsed);
-                    return self.lead(hash, key, flight, init, out, missed);
+                    return self.lead(hash, key, flight, init, out, read_started);
                 }
             }
         }
@@ -786,8 +788,9 @@ where
             catch_unwind(AssertUnwindSafe(|| self.dispatch(earlier))).err()
         };
         let observer = self.observer.as_deref();
-        if let (Some(observer), Some(elapsed)) = (observer, missed) {
+        if let (Some(observer), Some(started)) = (observer, missed) {
             let reported = catch_unwind(AssertUnwindSafe(|| {
+                let elapsed = self.clock.now_nanos().saturating_sub(started);
                 report_read(observer, &key, false, elapsed);
             }));
             earlier_panic = earlier_panic.or(reported.err());
@@ -800,16 +803,22 @@ where
             Ok(value) => {
                 let expiry = self.expiry(self.ttl, self.tti);
                 let weight = self.weigh(&key, &value, &expiry);
-                // A stored load is an insert: tracked when sampled or heavy (told below, once
-                // the value is out to the waiters).
+                // The observer reads the loader's allocations now, before the value is cloned
+                // for the waiters and the shard. A stored load is an insert: tracked when sampled
+                // or heavy, and told before it is stored (a removal cannot overtake it). A panic
+                // here reaches this caller, and the waiters are told by the armed guard.
                 let tracked = match observer {
                     Some(o) => {
+                        o.loaded(&key, Some(weight), elapsed, load_started);
                         let always = weight >= self.heavy_weight.load(Ordering::Relaxed);
-                        (always || self.sampled(o)).then_some(always)
+                        let tracked = always || self.sampled(o);
+                        if tracked {
+                            o.inserted(&key, weight, always);
+                        }
+                        tracked
                     }
-                    None => None,
+                    None => false,
                 };
-                let observed_key = observer.map(|_| key.clone());
                 let for_waiters = value.clone();
                 let stored = value.clone();
                 let mut out = Removals::new();
@@ -819,14 +828,13 @@ where
                     shard.stats.load_successes += 1;
                     shard.stats.load_nanos += elapsed;
                     let unstored = if registered.is_some() {
-                        let observed = tracked.is_some();
                         shard.insert(
                             hash,
                             key,
                             stored,
                             weight,
                             expiry,
-                            observed,
+                            tracked,
                             &self.hasher,
                             &mut out,
                         );
@@ -838,17 +846,15 @@ where
                 };
                 guard.armed = false;
                 flight.finish(Outcome::Loaded(for_waiters));
-                let stored = registered.is_some();
-                drop((registered, unstored));
-                if let (Some(observer), Some(key)) = (observer, observed_key) {
+                // A tracked value that was not stored (its key was removed while it loaded)
+                // leaves at once.
+                if let (Some(observer), true, Some((key, _))) = (observer, tracked, &unstored) {
                     let reported = catch_unwind(AssertUnwindSafe(|| {
-                        observer.loaded(&key, Some(weight), elapsed, load_started);
-                        if let (true, Some(always)) = (stored, tracked) {
-                            observer.inserted(&key, weight, always);
-                        }
+                        observer.removed(key, weight, RemovalCause::Explicit);
                     }));
                     earlier_panic = earlier_panic.or(reported.err());
                 }
+                drop((registered, unstored));
                 let dispatched = catch_unwind(AssertUnwindSafe(|| self.dispatch(out)));
                 if let Some(payload) = earlier_panic.or(dispatched.err()) {
                     resume_unwind(payload);
@@ -889,7 +895,9 @@ where
     fn dispatch(&self, out: Removals<K, V>) {
         if self.listener.is_none() && self.reclaimer.is_none() {
             match &self.observer {
-                Some(observer) if out.any_observed() => dispatch_observed(&**observer, out),
+                Some(observer) if out.any_observed() => {
+                    dispatch_observed(&**observer, out, self.overhead);
+                }
                 // Nothing to tell: the removals drop here, after the lock was released.
                 _ => drop(out),
             }
@@ -905,6 +913,13 @@ where
     fn dispatch_slow(&self, out: Removals<K, V>) {
         let mut panic = None;
         for r in out {
+            if let Some(listener) = &self.listener {
+                let called = catch_unwind(AssertUnwindSafe(|| listener(&r.key, &r.value, r.cause)));
+                if let Err(payload) = called {
+                    panic.get_or_insert(payload);
+                }
+            }
+            // Told after the listener, so the allocator's reading covers only the drop.
             let mut dropping = None;
             if let Some(observer) = &self.observer
                 && r.observed
@@ -918,12 +933,6 @@ where
                     }
                 }
             }
-            if let Some(listener) = &self.listener {
-                let called = catch_unwind(AssertUnwindSafe(|| listener(&r.key, &r.value, r.cause)));
-                if let Err(payload) = called {
-                    panic.get_or_insert(payload);
-                }
-            }
             let weight = r.weight;
             let released = catch_unwind(AssertUnwindSafe(|| match &self.reclaimer {
                 Some(reclaimer) => reclaimer.reclaim((r.key, r.value), r.weight),
@@ -932,7 +941,7 @@ where
                     if let Some((observer, started)) = dropping
                         && started != 0
                     {
-                        observer.dropped(weight, started);
+                        observer.dropped(weight.saturating_sub(self.overhead), started);
                     }
                 }
             }));
@@ -1118,7 +1127,7 @@ impl<K, V, P, S> Cache<K, V, P, S> {
 /// A panicking observer or `Drop` stops nothing: the rest of the removals are still told and
 /// dropped, then the first panic resumes.
 #[inline(never)]
-fn dispatch_observed<K, V>(observer: &dyn CacheObserver<K>, out: Removals<K, V>) {
+fn dispatch_observed<K, V>(observer: &dyn CacheObserver<K>, out: Removals<K, V>, overhead: u64) {
     let mut panic = None;
     let mut rest = out.into_iter();
     // One `catch_unwind` for the whole batch; after a panic, the walk resumes at the next
@@ -1133,7 +1142,7 @@ fn dispatch_observed<K, V>(observer: &dyn CacheObserver<K>, out: Removals<K, V>)
             let started = observer.removed(&r.key, weight, r.cause);
             drop(r);
             if started != 0 {
-                observer.dropped(weight, started);
+                observer.dropped(weight.saturating_sub(overhead), started);
             }
         }
     })) {
@@ -1145,11 +1154,21 @@ fn dispatch_observed<K, V>(observer: &dyn CacheObserver<K>, out: Removals<K, V>)
 }
 
 /// Asks the observer whether to sample, and sets the countdown to what it lets pass.
+///
+/// A thread's first operation on the cache (or the first since another cache used the slot)
+/// starts at a random point of a gap, halfway on average, unreported: a thread that does a
+/// few operations and ends is not sampled more often than the observer asked.
 #[cold]
 #[inline(never)]
-fn ask_observer<K: ?Sized>(observer: &dyn CacheObserver<K>, left: &Cell<u32>) -> bool {
+fn ask_observer<K: ?Sized>(observer: &dyn CacheObserver<K>, slot: &Cell<u64>, id: u32) -> bool {
+    let owned = slot.get() >> 32 == u64::from(id);
     let sample = observer.sample();
-    left.set(sample.skip);
+    let owner = u64::from(id) << 32;
+    if !owned && sample.skip > 0 {
+        slot.set(owner | u64::from(sample.skip / 2));
+        return false;
+    }
+    slot.set(owner | u64::from(sample.skip));
     sample.report
 }
 

@@ -146,10 +146,11 @@ pub trait CacheObserver<K: ?Sized>: Send + Sync {
     }
 
     /// The entry reported by [`removed`](Self::removed) (which returned `started`, not 0) was
-    /// just dropped on this thread, and `weight` was charged for it. Not called when `removed`
-    /// returned 0, nor for values handed to a reclaimer, which drops them elsewhere.
-    fn dropped(&self, weight: u64, started: u64) {
-        let _ = (weight, started);
+    /// just dropped on this thread; `heap` is what the cache charged for its key and value,
+    /// its own per-entry overhead (which stays with the cache) left out. Not called when
+    /// `removed` returned 0, nor for values handed to a reclaimer, which drops them elsewhere.
+    fn dropped(&self, heap: u64, started: u64) {
+        let _ = (heap, started);
     }
 }
 

@@ -144,13 +144,16 @@ const COLUMNS: [(&str, Column); 9] = [
 /// # Errors
 ///
 /// A [`CsvError`] with the line: no `t_seconds` column, a cell that is not a number, more than
-/// [`MAX_CSV_ROWS`] rows, or a file that is not CSV.
+/// [`MAX_CSV_ROWS`] rows, a line longer than 64 KiB, or a file that is not CSV.
 pub fn read_csv(reader: impl Read) -> Result<Vec<Observation>, CsvError> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(reader);
+        .from_reader(LineLimited {
+            inner: reader,
+            since_newline: 0,
+        });
     let header = rdr.headers().map_err(read_error)?.clone();
     let mut index: Vec<(usize, Column, &'static str)> = Vec::new();
     for (i, name) in header.iter().enumerate() {
@@ -228,6 +231,38 @@ pub fn read_csv(reader: impl Read) -> Result<Vec<Observation>, CsvError> {
         out.push(obs);
     }
     Ok(out)
+}
+
+/// The longest line read: a timeline's lines are short, and the reader buffers a whole record,
+/// so a file without newlines must not make it allocate without bound.
+const MAX_LINE_BYTES: usize = 64 << 10;
+
+/// A reader that fails once a line runs past [`MAX_LINE_BYTES`].
+struct LineLimited<R> {
+    inner: R,
+    since_newline: usize,
+}
+
+impl<R: Read> Read for LineLimited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in buf.get(..n).unwrap_or_default() {
+            if b == b'\n' {
+                self.since_newline = 0;
+            } else {
+                self.since_newline += 1;
+                if self.since_newline > MAX_LINE_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "a line is longer than {MAX_LINE_BYTES} bytes: this is not a timeline"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
 }
 
 fn read_error(e: csv::Error) -> CsvError {

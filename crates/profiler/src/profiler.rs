@@ -280,6 +280,26 @@ impl<K: ?Sized> Profiler<K> {
         }
     }
 
+    /// What the leak detector needs, cheaply (no sorting, the churn baseline untouched): how
+    /// many bytes loads allocate for each byte the cache charges (once 16 loads were measured),
+    /// and, in [`Mode::On`] only, the bytes of entries no read has hit since they were stored.
+    ///
+    /// A cache's real bytes are about its charged bytes times the first.
+    pub fn memory_estimates(&self) -> (Option<f64>, Option<u64>) {
+        let (mut loads, mut charged, mut allocated) = (0u64, 0u64, 0u64);
+        for slot in self.namespaces.in_use() {
+            let c = self.namespaces.slot(slot);
+            loads = loads.saturating_add(c.measured_loads.load(Ordering::Relaxed));
+            charged = charged.saturating_add(c.measured_charged.load(Ordering::Relaxed));
+            allocated = allocated.saturating_add(c.measured_allocated.load(Ordering::Relaxed));
+        }
+        let ratio = (loads >= crate::snapshot::MIN_MEASURED_LOADS && charged > 0)
+            .then(|| allocated as f64 / charged as f64);
+        let unread =
+            (self.period.load(Ordering::Relaxed) == 1).then(|| lock(&self.tracked).unread_bytes());
+        (ratio, unread)
+    }
+
     /// The cache's name, as given to [`ProfilerBuilder::name`].
     pub fn name(&self) -> &str {
         &self.name
@@ -449,12 +469,12 @@ impl<K: Hash + Debug + ?Sized> CacheObserver<K> for Profiler<K> {
         self.allocations().map_or(0, |a| a.deallocated)
     }
 
-    fn dropped(&self, weight: u64, started: u64) {
+    fn dropped(&self, heap: u64, started: u64) {
         if started == 0 || self.is_off() {
             return;
         }
         if let Some(now) = self.allocations() {
-            self.freed_charged.fetch_add(weight, Ordering::Relaxed);
+            self.freed_charged.fetch_add(heap, Ordering::Relaxed);
             self.freed_seen
                 .fetch_add(now.deallocated.wrapping_sub(started), Ordering::Relaxed);
         }

@@ -280,7 +280,15 @@ impl<K: ?Sized> Profiler<K> {
                     churn.removed[slot] = removed;
                 }
                 let p = namespace_profile(name, c, &est, churn.rates[slot]);
-                if p.inserts + p.est_hits + p.est_misses + p.loads + p.removed_bytes > 0
+                if [
+                    p.inserts,
+                    p.est_hits,
+                    p.est_misses,
+                    p.loads,
+                    p.removed_bytes,
+                ]
+                .iter()
+                .any(|&n| n > 0)
                     || p.entries > 0
                 {
                     namespaces.push(p);
@@ -318,8 +326,14 @@ impl<K: ?Sized> Profiler<K> {
             })
             .collect();
 
-        let total_bytes: u64 = namespaces.iter().map(|n| n.bytes).sum();
-        let total_hits: u64 = namespaces.iter().map(|n| n.est_hits).sum();
+        let total_bytes: u64 = namespaces
+            .iter()
+            .map(|n| n.bytes)
+            .fold(0, u64::saturating_add);
+        let total_hits: u64 = namespaces
+            .iter()
+            .map(|n| n.est_hits)
+            .fold(0, u64::saturating_add);
         let mut hotspots = Vec::new();
         if total_bytes > 0 && total_hits > 0 {
             for n in &namespaces {
@@ -351,7 +365,10 @@ impl<K: ?Sized> Profiler<K> {
         }
         let unread_bytes_estimate = unread.map(|(bytes, _)| bytes);
 
-        let measured: u64 = namespaces.iter().map(|n| n.measured_loads).sum();
+        let measured: u64 = namespaces
+            .iter()
+            .map(|n| n.measured_loads)
+            .fold(0, u64::saturating_add);
         let (charged, allocated) = self
             .namespaces
             .slots

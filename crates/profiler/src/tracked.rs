@@ -66,6 +66,8 @@ pub(crate) struct Tracked {
     keys: ByHash<TrackedEntry>,
     extra: Vec<(u64, TrackedEntry)>,
     estimates: Vec<NamespaceEstimate>,
+    /// Scaled bytes of tracked entries no sampled read has hit.
+    unread: u64,
 }
 
 impl Tracked {
@@ -74,11 +76,17 @@ impl Tracked {
             keys: ByHash::default(),
             extra: Vec::new(),
             estimates: vec![NamespaceEstimate::default(); N_SLOTS],
+            unread: 0,
         }
     }
 
     /// A tracked insert.
     pub(crate) fn insert(&mut self, hash: u64, entry: TrackedEntry) {
+        if entry.hits == 0 {
+            self.unread = self
+                .unread
+                .saturating_add(entry.weight.saturating_mul(entry.scale));
+        }
         if let Some(e) = self.estimates.get_mut(entry.namespace) {
             let bytes = entry.weight.saturating_mul(entry.scale);
             e.entries = e.entries.saturating_add(entry.scale);
@@ -113,21 +121,18 @@ impl Tracked {
                 }
                 first
             }
-            Some(_) => match in_extra(Some(weight)) {
-                Some(i) => Some(self.extra.swap_remove(i).1),
-                None => {
-                    let first = self.keys.remove(&hash);
-                    if let Some(i) = in_extra(None) {
-                        let (_, next) = self.extra.swap_remove(i);
-                        self.keys.insert(hash, next);
-                    }
-                    first
-                }
-            },
+            // None of that weight is tracked: the removal is of an entry tracked while the
+            // profiler was off, or of another key with this hash; nothing to undo.
+            Some(_) => in_extra(Some(weight)).map(|i| self.extra.swap_remove(i).1),
         };
         let Some(gone) = gone else {
             return false;
         };
+        if gone.hits == 0 {
+            self.unread = self
+                .unread
+                .saturating_sub(gone.weight.saturating_mul(gone.scale));
+        }
         if let Some(e) = self.estimates.get_mut(gone.namespace) {
             let bytes = gone.weight.saturating_mul(gone.scale);
             e.entries = e.entries.saturating_sub(gone.scale);
@@ -142,6 +147,9 @@ impl Tracked {
     /// A sampled read hit the key `hash`.
     pub(crate) fn hit(&mut self, hash: u64) {
         if let Some(e) = self.keys.get_mut(&hash) {
+            if e.hits == 0 {
+                self.unread = self.unread.saturating_sub(e.weight.saturating_mul(e.scale));
+            }
             e.hits += 1;
         }
     }
@@ -149,6 +157,11 @@ impl Tracked {
     /// The estimates of namespace slot `i`.
     pub(crate) fn estimate(&self, i: usize) -> NamespaceEstimate {
         self.estimates.get(i).copied().unwrap_or_default()
+    }
+
+    /// Scaled bytes of tracked entries no sampled read has hit, kept as they change.
+    pub(crate) fn unread_bytes(&self) -> u64 {
+        self.unread
     }
 
     /// Tracked entries now.

@@ -88,12 +88,12 @@ impl CacheObserver<u64> for Recorder {
         self.seen.lock().unwrap().push(Seen::Removed(*key, cause));
         weight
     }
-    fn dropped(&self, weight: u64, started: u64) {
-        assert_eq!(
-            weight, started,
-            "removed's value comes back with the same entry"
-        );
-        self.seen.lock().unwrap().push(Seen::Dropped(weight));
+    fn dropped(&self, heap: u64, started: u64) {
+        // `removed` returned the entry's weight; a u64 key and value hold no heap, so all of
+        // it was the cache's per-entry overhead, which the drop does not free.
+        assert!(started > 0, "removed's value comes back");
+        assert_eq!(heap, 0, "the per-entry overhead is left out");
+        self.seen.lock().unwrap().push(Seen::Dropped(heap));
     }
 }
 
@@ -253,4 +253,46 @@ fn a_panicking_observer_reaches_the_caller_and_leaves_the_cache_usable() {
         rec.bytes.load(Ordering::Relaxed),
         cache.weighted_size() as i64
     );
+}
+
+/// Samples nothing, and asks again only after many operations.
+struct Sparse;
+
+impl CacheObserver<u64> for Sparse {
+    fn sample(&self) -> Sample {
+        Sample::new(false, 1000)
+    }
+}
+
+#[test]
+fn caches_sharing_a_countdown_slot_keep_their_own_sampling() {
+    let (a, rec) = observed(1000);
+    // A cache on the same thread-local slot whose observer lets 1000 operations pass.
+    let b = loop {
+        let b: Cache<u64, u64, Lru> = Cache::builder()
+            .max_entries(1000)
+            .observer(Arc::new(Sparse))
+            .build()
+            .unwrap();
+        if b.sample_id as usize % crate::cache::SAMPLE_SLOTS
+            == a.sample_id as usize % crate::cache::SAMPLE_SLOTS
+        {
+            break b;
+        }
+    };
+    for k in 0..50 {
+        b.insert(k, k);
+        a.insert(k, k);
+        b.get(&k);
+        a.get(&k);
+    }
+    // Every one of a's operations was sampled (its observer asks for all), b's countdown
+    // notwithstanding.
+    let seen = rec.take();
+    let inserted = seen
+        .iter()
+        .filter(|s| matches!(s, Seen::Inserted(..)))
+        .count();
+    let read = seen.iter().filter(|s| matches!(s, Seen::Read(..))).count();
+    assert_eq!((inserted, read), (50, 50));
 }

@@ -156,7 +156,7 @@ fn transient_burst_does_not_alert_but_a_lasting_jump_does() {
     assert_eq!(open[0].severity, Severity::Critical);
     assert_eq!(
         open[0].summary(),
-        "cache results really holds 1536.0 MiB against a budget of 768.0 MiB"
+        "memory outside the caches jumped by 300.0 MiB and stays there"
     );
 }
 
@@ -186,6 +186,10 @@ fn over_budget_needs_margin_and_duration() {
     assert_eq!(open[0].kind, AlertKind::OverBudget);
     assert_eq!(open[0].cache.as_deref(), Some("results"));
     assert_eq!(open[0].severity, Severity::Critical);
+    assert_eq!(
+        open[0].summary(),
+        "cache results really holds 1536.0 MiB against a budget of 768.0 MiB"
+    );
 }
 
 #[test]

@@ -93,3 +93,15 @@ fn rows_are_capped() {
     }
     assert!(matches!(err(&csv), CsvError::TooManyRows { .. }));
 }
+
+#[test]
+fn a_line_without_end_is_refused_before_it_is_buffered_whole() {
+    let mut csv = b"t_seconds,heap_bytes\n0,".to_vec();
+    csv.extend(std::iter::repeat_n(b'9', 1 << 20));
+    match read_csv(csv.as_slice()) {
+        Err(CsvError::Read { message, .. }) => {
+            assert!(message.contains("longer than"), "{message}")
+        }
+        other => panic!("expected a read error, got {other:?}"),
+    }
+}

@@ -79,3 +79,27 @@ fn keys_sharing_a_hash_are_told_apart_by_weight() {
     assert_eq!(t.len(), 0);
     assert!(!t.remove(9, 30, RemovalCause::Explicit));
 }
+
+#[test]
+fn a_removal_of_another_weight_leaves_the_tracked_entry() {
+    // Tracked while the profiler was off (not told), then stored again under the same key: the
+    // old value's removal must not take the new one's place.
+    let mut t = Tracked::new();
+    t.insert(5, entry(0, 300, 1));
+    assert!(!t.remove(5, 100, RemovalCause::Replaced));
+    assert_eq!(t.estimate(0).bytes, 300);
+}
+
+#[test]
+fn unread_bytes_follow_inserts_hits_and_removals() {
+    let mut t = Tracked::new();
+    t.insert(1, entry(0, 100, 2));
+    t.insert(2, entry(0, 50, 2));
+    assert_eq!(t.unread_bytes(), 300);
+    t.hit(1);
+    t.hit(1);
+    assert_eq!(t.unread_bytes(), 100);
+    assert!(t.remove(2, 50, RemovalCause::Size));
+    assert_eq!(t.unread_bytes(), 0);
+    assert_eq!(t.unread(5).0, 0);
+}

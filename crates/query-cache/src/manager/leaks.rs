@@ -12,9 +12,10 @@ use leak_detector::{CacheFigures, LeakDetector, Observation};
 pub trait ProfileFigures: Send + Sync {
     /// The profiled cache's name (as its [`ManagedCache::name`]).
     fn cache_name(&self) -> &str;
-    /// The bytes the cache's entries really occupy, where measured, and the bytes held by
-    /// entries never read since they were stored, where known (read together, once a second).
-    fn memory_estimates(&self) -> (Option<u64>, Option<u64>);
+    /// How many bytes the cache's values really take for each byte it charges, where measured,
+    /// and the bytes held by entries never read since they were stored, where known (read
+    /// together, once a second; cheap).
+    fn memory_estimates(&self) -> (Option<f64>, Option<u64>);
 }
 
 #[cfg(feature = "profiler")]
@@ -23,9 +24,8 @@ impl<K: ?Sized + Send + Sync> ProfileFigures for profiler::Profiler<K> {
         self.name()
     }
 
-    fn memory_estimates(&self) -> (Option<u64>, Option<u64>) {
-        let snapshot = self.snapshot();
-        (snapshot.real_bytes_estimate, snapshot.unread_bytes_estimate)
+    fn memory_estimates(&self) -> (Option<f64>, Option<u64>) {
+        profiler::Profiler::memory_estimates(self)
     }
 }
 
@@ -90,9 +90,10 @@ impl LeakFeed {
                     .iter()
                     .find(|p| p.cache_name() == cache.name())
                 {
-                    let (real, unread) = profile.memory_estimates();
-                    if let Some(real) = real {
-                        figures = figures.real_bytes(real);
+                    let (ratio, unread) = profile.memory_estimates();
+                    if let Some(ratio) = ratio.filter(|r| r.is_finite()) {
+                        // The cache's exact charge times what each charged byte really takes.
+                        figures = figures.real_bytes((bytes as f64 * ratio) as u64);
                     }
                     if let Some(unread) = unread {
                         figures = figures.unread_bytes(unread);

@@ -424,3 +424,61 @@ fn the_manager_reports_memory_pressure_and_budgets() {
     drop(s.manager);
     assert_eq!(source.sections().len(), 3);
 }
+
+/// Says the cache's values take twice what they are charged.
+#[cfg(feature = "leak-detector")]
+struct Doubling;
+
+#[cfg(feature = "leak-detector")]
+impl ProfileFigures for Doubling {
+    fn cache_name(&self) -> &str {
+        "results"
+    }
+    fn memory_estimates(&self) -> (Option<f64>, Option<u64>) {
+        (Some(2.0), None)
+    }
+}
+
+#[cfg(feature = "leak-detector")]
+#[test]
+fn the_detector_hears_each_second_of_heap_and_caches_and_flags_a_leak() {
+    let probe = Arc::new(Scripted::default());
+    probe.set_used(50);
+    let clock = Arc::new(ManualClock::new());
+    let cache = filled_cache(32 * MIB);
+    let detector = Arc::new(leak_detector::LeakDetector::new(Default::default()).unwrap());
+    let manager = MemoryManager::builder()
+        .cache(cache.clone(), Bounds::exactly(32 * MIB))
+        .probe(probe.clone())
+        .clock(clock.clone())
+        .tick(Duration::from_secs(3600))
+        .notifications(false)
+        .leak_detector(detector.clone())
+        .profile(Arc::new(Doubling))
+        .build()
+        .unwrap();
+    let charged = cache.weighted_size();
+    // A heap of the cache plus 64 MiB, then 1 MiB more every second.
+    for t in 0..120u64 {
+        {
+            let mut s = probe.sample.lock().unwrap();
+            s.allocator.allocated = Some(charged + 64 * MIB + t.saturating_sub(30) * MIB);
+        }
+        manager.tick_now();
+        // Two ticks within the second: the detector hears one.
+        manager.tick_now();
+        clock.advance(Duration::from_secs(1));
+    }
+    let status = detector.status();
+    assert_eq!(status.samples_seen, 120, "one observation a second");
+    let kinds: Vec<_> = detector.open_alerts().iter().map(|a| a.kind).collect();
+    assert!(
+        kinds.contains(&leak_detector::AlertKind::Growth),
+        "{kinds:?}"
+    );
+    // The profile's ratio makes the cache's real bytes twice its budget.
+    assert!(
+        kinds.contains(&leak_detector::AlertKind::OverBudget),
+        "{kinds:?}"
+    );
+}
