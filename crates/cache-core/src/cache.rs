@@ -31,7 +31,8 @@ thread_local! {
     static COUNTDOWNS: [Cell<u64>; SAMPLE_SLOTS] = const { [const { Cell::new(0) }; SAMPLE_SLOTS] };
 }
 
-/// The last cache's sampling id (ids start at 1: a fresh slot belongs to no cache).
+/// The last cache's sampling id. Ids are even and start at 2: a fresh slot (0) belongs to no
+/// cache, and the fast path's one comparison (see `sampled`) cannot mistake a neighbour's slot.
 static LAST_SAMPLE_ID: AtomicU32 = AtomicU32::new(0);
 
 /// The eviction listener's type.
@@ -216,9 +217,9 @@ impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
             reclaimer: b.reclaimer,
             observer: b.observer,
             sample_id: LAST_SAMPLE_ID
-                .fetch_add(1, Ordering::Relaxed)
-                .wrapping_add(1)
-                .max(1),
+                .fetch_add(2, Ordering::Relaxed)
+                .wrapping_add(2)
+                .max(2),
             name: b.name,
             overhead,
             capacity: AtomicU64::new(max_bytes),
@@ -526,10 +527,13 @@ where
     fn sampled(&self, observer: &dyn CacheObserver<K>) -> bool {
         COUNTDOWNS
             .try_with(|slots| {
-                let slot = &slots[self.sample_id as usize % SAMPLE_SLOTS];
-                let v = slot.get();
-                if v >> 32 == u64::from(self.sample_id) && v as u32 > 0 {
-                    slot.set(v - 1);
+                let slot = &slots[(self.sample_id / 2) as usize % SAMPLE_SLOTS];
+                // One comparison: `v - 1` keeps this cache's id in its high half exactly when
+                // the slot is this cache's and its countdown is not 0 (ids are even, so the
+                // next id up, whose countdown-0 value would also pass, never exists).
+                let left = slot.get().wrapping_sub(1);
+                if left >> 32 == u64::from(self.sample_id) {
+                    slot.set(left);
                     false
                 } else {
                     ask_observer(observer, slot, self.sample_id)

@@ -106,7 +106,8 @@ impl Alert {
                 let rate = mib("slope_bytes_per_second").unwrap_or_else(|| "?".to_owned());
                 let share = self
                     .evidence_value("percent_per_minute")
-                    .map(|p| format!(" ({p} %/min of the heap)"))
+                    .and_then(|p| p.parse::<f64>().ok())
+                    .map(|p| format!(" ({p:.1} %/min of the heap)"))
                     .unwrap_or_default();
                 match (self.kind, &self.cache) {
                     (AlertKind::Retention, Some(cache)) => format!(
