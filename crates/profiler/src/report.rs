@@ -18,7 +18,9 @@ const RETAINED_SHARE: f64 = 0.5;
 /// Charged bytes of dropped evicted values before [`RETAINED_SHARE`] is judged.
 const RETAINED_MIN_BYTES: u64 = 1 << 20;
 
-const QUANTILES: [&str; 5] = ["0.5", "0.9", "0.99", "0.999", "1"];
+/// The `percentile` label of the latency gauges (Prometheus reserves `quantile` for summaries,
+/// which these, read off a histogram, are not).
+const PERCENTILES: [&str; 5] = ["50", "90", "99", "99.9", "100"];
 
 impl<K: ?Sized> ReportSource for Profiler<K> {
     /// One section, `profile.<name>`: latency quantiles per operation, per-namespace entries,
@@ -65,18 +67,18 @@ fn metrics(s: &ProfileSnapshot, out: &mut Vec<Metric>) {
             .label("cache", cache)
             .label("op", l.op.as_str()),
         );
-        for (q, v) in QUANTILES.iter().zip([l.p50, l.p90, l.p99, l.p999, l.max]) {
+        for (q, v) in PERCENTILES.iter().zip([l.p50, l.p90, l.p99, l.p999, l.max]) {
             let Some(v) = v else { continue };
             out.push(
                 Metric::gauge(
                     "latency",
-                    "Latency quantile of an operation (1: the slowest)",
+                    "Latency percentile of an operation (100: the slowest sampled)",
                     Unit::Seconds,
                     v as f64 / 1e9,
                 )
                 .label("cache", cache)
                 .label("op", l.op.as_str())
-                .label("quantile", *q),
+                .label("percentile", *q),
             );
         }
     }

@@ -75,7 +75,11 @@ fn the_section_has_labelled_metrics_and_tables() {
     find("namespace_churn_out", &small);
     let p50 = find(
         "latency",
-        &[("cache", "results"), ("op", "get_hit"), ("quantile", "0.5")],
+        &[
+            ("cache", "results"),
+            ("op", "get_hit"),
+            ("percentile", "50"),
+        ],
     );
     assert_eq!(p50.unit, Unit::Seconds);
     assert!((p50.value - 2e-6).abs() < 1e-7, "{}", p50.value);
