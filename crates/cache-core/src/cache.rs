@@ -1248,6 +1248,25 @@ where
     }
 }
 
+impl<K, V, P, S> Drop for Cache<K, V, P, S> {
+    /// Tells the observer that the entries it tracks go with the cache (as explicit removals),
+    /// so an observer that outlives the cache does not count them. A panicking observer is
+    /// ignored here: a drop cannot report it.
+    fn drop(&mut self) {
+        let Some(observer) = self.observer.take() else {
+            return;
+        };
+        for cell in self.shards.iter() {
+            let shard = lock_shard(&cell.0);
+            for (key, weight) in shard.tracked() {
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    observer.removed(key, weight, RemovalCause::Explicit)
+                }));
+            }
+        }
+    }
+}
+
 impl<K, V, P, S> fmt::Debug for Cache<K, V, P, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cache")

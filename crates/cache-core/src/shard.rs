@@ -1079,6 +1079,21 @@ impl<K, V, P> Shard<K, V, P> {
         self.table.len()
     }
 
+    /// The keys and weights of the entries the observer tracks.
+    pub(crate) fn tracked(&self) -> impl Iterator<Item = (&K, u64)> {
+        self.table.iter().filter_map(|&idx| {
+            let on = self
+                .observed
+                .get(idx as usize / 64)
+                .is_some_and(|w| w & (1 << (idx % 64)) != 0);
+            on.then(|| {
+                // SAFETY: the table holds exactly the occupied slot ids.
+                let e = unsafe { self.slab.get(idx) };
+                (&e.key, u64::from(e.weight))
+            })
+        })
+    }
+
     /// Bytes of the shard's own structures (table, slab, expiry), excluding what entries own.
     pub(crate) fn structure_bytes(&self) -> usize {
         self.table.allocation_size()

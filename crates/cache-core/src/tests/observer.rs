@@ -296,3 +296,15 @@ fn caches_sharing_a_countdown_slot_keep_their_own_sampling() {
     let read = seen.iter().filter(|s| matches!(s, Seen::Read(..))).count();
     assert_eq!((inserted, read), (50, 50));
 }
+
+#[test]
+fn dropping_the_cache_tells_the_observer_its_tracked_entries_are_gone() {
+    let (cache, rec) = observed(100);
+    for k in 0..10 {
+        cache.insert(k, k);
+    }
+    assert_eq!(rec.entries.load(Ordering::Relaxed), 10);
+    drop(cache);
+    assert_eq!(rec.entries.load(Ordering::Relaxed), 0);
+    assert!(rec.tracked.lock().unwrap().values().all(|&n| n == 0));
+}
