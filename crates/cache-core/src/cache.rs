@@ -814,12 +814,8 @@ where
                 let tracked = match observer {
                     Some(o) => {
                         o.loaded(&key, Some(weight), elapsed, load_started);
-                        let always = weight >= self.heavy_weight.load(Ordering::Relaxed);
-                        let tracked = always || self.sampled(o);
-                        if tracked {
-                            o.inserted(&key, weight, always);
-                        }
-                        tracked
+                        let sampled = self.sampled(o);
+                        self.track(o, &key, weight, sampled)
                     }
                     None => false,
                 };

@@ -192,8 +192,8 @@ impl<K: ?Sized> ProfilerBuilder<K> {
         self
     }
 
-    /// How many hot and heavy keys to report; 10 by default. The profiler tracks 8× as many
-    /// candidates for hot keys and 4× as many for heavy keys.
+    /// How many hot and heavy keys to report; 10 by default. The profiler counts 8× as many
+    /// candidates for hot keys; heavy keys are the heaviest of the tracked entries.
     pub fn top_keys(mut self, n: usize) -> Self {
         self.top_keys = n;
         self

@@ -162,7 +162,7 @@ fn metrics(s: &ProfileSnapshot, out: &mut Vec<Metric>) {
         ),
         (
             "profile_unread_memory",
-            "Bytes of tracked heavy keys no sampled read hit (a lower bound)",
+            "Estimated bytes of entries no read hit since they were stored (mode on only)",
             opt(s.unread_bytes_estimate),
         ),
     ] {

@@ -106,7 +106,7 @@ pub struct HotKey {
     pub error: u64,
 }
 
-/// One of the heaviest live keys.
+/// One of the heaviest tracked entries.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeavyKey {
@@ -126,7 +126,7 @@ pub struct HeavyKey {
 pub enum HotspotKind {
     /// A namespace holding at least twice its share of hits in bytes (and 10 % of all bytes).
     Namespace,
-    /// A heavy key no sampled read has hit since it was stored.
+    /// A heavy tracked entry no read has hit since it was stored (in [`Mode::On`] only).
     UnreadKey,
 }
 
@@ -180,7 +180,7 @@ pub struct ProfileSnapshot {
     pub namespaces: Vec<NamespaceProfile>,
     /// The most read keys, most first.
     pub hot_keys: Vec<HotKey>,
-    /// The heaviest live keys, heaviest first.
+    /// The heaviest tracked entries, heaviest first.
     pub heavy_keys: Vec<HeavyKey>,
     /// Namespaces and keys holding memory out of proportion to their hits.
     pub hotspots: Vec<MemoryHotspot>,
@@ -192,8 +192,9 @@ pub struct ProfileSnapshot {
     /// Charged bytes × the allocated/charged ratio over all measured loads: what the cache
     /// really holds, once 16 loads were measured.
     pub real_bytes_estimate: Option<u64>,
-    /// Bytes of tracked heavy keys that no sampled read hit since they were stored; a lower
-    /// bound, since only the heaviest keys are tracked (`None` while none is tracked).
+    /// Estimated bytes of entries no read hit since they were stored, from the tracked entries;
+    /// only in [`Mode::On`], where every read is seen (`None` otherwise, or while none is
+    /// tracked).
     pub unread_bytes_estimate: Option<u64>,
     /// Call sites of sampled loads, most bytes first (feature `backtraces`; empty without).
     pub load_sites: Vec<LoadSite>,

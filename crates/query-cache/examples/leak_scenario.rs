@@ -182,17 +182,6 @@ fn run(mode: Mode, seconds: u64, leak_rate: u64) {
         }
         while started.elapsed() < run_for {
             std::thread::sleep(Duration::from_millis(250));
-            if std::env::var_os("QC_LEAK_DEBUG").is_some() {
-                let s = probe.sample();
-                eprintln!(
-                    "{:>6.2} s heap {:?} rss {:?} cache {} status {:?}",
-                    started.elapsed().as_secs_f64(),
-                    s.allocator.allocated,
-                    s.process_rss,
-                    cache.weighted_size(),
-                    detector.status()
-                );
-            }
             if first_alert.is_none() {
                 let open = detector.open_alerts();
                 if !open.is_empty() {

@@ -51,7 +51,7 @@ fn read<K: Hash + Debug + ?Sized>(p: &Profiler<K>, key: &K, hit: bool) {
 }
 
 #[test]
-fn namespace_entries_and_bytes_are_exact_through_insert_replace_and_remove() {
+fn entries_told_always_count_once_through_insert_replace_and_remove() {
     let p = by_parity().build().unwrap();
     for k in 0..10u64 {
         p.inserted(&k, 100 + k, true);
@@ -370,4 +370,22 @@ fn sampled_loads_are_attributed_to_call_sites() {
 fn zero_backtrace_period_is_rejected() {
     let err = by_parity().backtrace_period(0).build().unwrap_err();
     assert_eq!(err, ProfilerError::ZeroBacktracePeriod);
+}
+
+#[test]
+fn a_sampled_insert_stands_for_the_period_until_it_leaves() {
+    let p = by_parity()
+        .mode(Mode::Sampled { period: 16 })
+        .build()
+        .unwrap();
+    // As a cache does it: the insert is told after `sample` said to report it.
+    assert!(p.sample().report);
+    p.inserted(&2, 100, false);
+    p.inserted(&4, 1000, true); // heavy: told always, stands for itself
+    let even = ns(&p.snapshot(), "even").clone();
+    assert_eq!((even.entries, even.bytes), (16 + 1, 1600 + 1000));
+    p.removed(&2, 100, RemovalCause::Size);
+    let even = ns(&p.snapshot(), "even").clone();
+    assert_eq!((even.entries, even.bytes), (1, 1000));
+    assert_eq!((even.evictions, even.evicted_bytes), (16, 1600));
 }
