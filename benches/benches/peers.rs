@@ -654,6 +654,18 @@ struct Row {
     /// The interquartile range of the per-round ratios behind `vs_quick_cache`.
     #[serde(skip_serializing_if = "Option::is_none")]
     vs_quick_cache_iqr: Option<[f64; 2]>,
+    /// Throughput rows: the same against the plain query-cache (what an observer costs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vs_query_cache: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vs_query_cache_iqr: Option<[f64; 2]>,
+}
+
+/// The median and interquartile range of per-round ratios `a / b`: each pairs two slices that
+/// ran close together in time, which cancels most of the drift.
+fn paired(a: &[Sample], b: &[Sample]) -> (f64, [f64; 2]) {
+    let r: Vec<f64> = a.iter().zip(b).map(|(a, b)| a.mops / b.mops).collect();
+    (quantile(&r, 0.5), [quantile(&r, 0.25), quantile(&r, 0.75)])
 }
 
 struct Streams {
@@ -985,14 +997,20 @@ fn fmt_opt(value: Option<f64>, digits: usize) -> String {
     value.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
 }
 
+fn fmt_iqr(iqr: Option<[f64; 2]>) -> String {
+    iqr.map_or_else(|| "-".to_owned(), |[lo, hi]| format!("{lo:.2}–{hi:.2}"))
+}
+
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<19} {:<18} {:>3} {:>9} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
+        "{:<23} {:<13} {:>3} {:>7} {:>6} {:>11} {:>7} {:>11} {:>7} {:>12} {:>7} {:>8}",
         "library",
         "workload",
         "thr",
         "Mops/s",
         "vs qc",
+        "(IQR)",
+        "vs q-c",
         "(IQR)",
         "hit",
         "bytes/entry",
@@ -1001,14 +1019,15 @@ fn print_table(rows: &[Row]) {
     );
     for r in rows {
         println!(
-            "{:<19} {:<18} {:>3} {:>9.2} {:>6} {:>13} {:>7} {:>12} {:>7} {:>8}",
+            "{:<23} {:<13} {:>3} {:>7.2} {:>6} {:>11} {:>7} {:>11} {:>7} {:>12} {:>7} {:>8}",
             r.library,
             r.workload,
             r.threads,
             r.mops,
             fmt_opt(r.vs_quick_cache, 2),
-            r.vs_quick_cache_iqr
-                .map_or_else(|| "-".to_owned(), |[lo, hi]| format!("{lo:.2}–{hi:.2}")),
+            fmt_iqr(r.vs_quick_cache_iqr),
+            fmt_opt(r.vs_query_cache, 2),
+            fmt_iqr(r.vs_query_cache_iqr),
             fmt_opt(r.hit_ratio, 4),
             fmt_opt(r.bytes_per_entry, 1),
             fmt_opt(r.budget_ratio, 3),
@@ -1116,24 +1135,14 @@ fn main() -> Result<()> {
                     }
                     drop(caches);
                     let qc = libraries.iter().position(|&l| l == Library::QuickCache);
+                    let plain = libraries.iter().position(|&l| l == Library::QueryCache);
                     for (i, &lib) in libraries.iter().enumerate() {
                         if samples[i].is_empty() {
                             continue;
                         }
                         let m = median(samples[i].clone());
-                        // The ratio is the median of per-round ratios: each pairs two slices
-                        // that ran close together in time, which cancels most of the drift.
-                        let ratios: Option<Vec<f64>> = qc.map(|q| {
-                            samples[i]
-                                .iter()
-                                .zip(&samples[q])
-                                .map(|(a, b)| a.mops / b.mops)
-                                .collect()
-                        });
-                        let vs_quick_cache = ratios.as_ref().map(|r| quantile(r, 0.5));
-                        let vs_quick_cache_iqr = ratios
-                            .as_ref()
-                            .map(|r| [quantile(r, 0.25), quantile(r, 0.75)]);
+                        let vs_qc = qc.map(|q| paired(&samples[i], &samples[q]));
+                        let vs_plain = plain.map(|q| paired(&samples[i], &samples[q]));
                         let row = Row {
                             library: lib.name(),
                             workload: workload.name(),
@@ -1143,8 +1152,10 @@ fn main() -> Result<()> {
                             bytes_per_entry: None,
                             budget_ratio: None,
                             entries: None,
-                            vs_quick_cache,
-                            vs_quick_cache_iqr,
+                            vs_quick_cache: vs_qc.map(|r| r.0),
+                            vs_quick_cache_iqr: vs_qc.map(|r| r.1),
+                            vs_query_cache: vs_plain.map(|r| r.0),
+                            vs_query_cache_iqr: vs_plain.map(|r| r.1),
                         };
                         eprintln!(
                             "  {:<19} {:<13} {}t {:>8.2} Mops/s  hit {:.4}",
@@ -1175,6 +1186,8 @@ fn main() -> Result<()> {
                         entries: Some(m.entries),
                         vs_quick_cache: None,
                         vs_quick_cache_iqr: None,
+                        vs_query_cache: None,
+                        vs_query_cache_iqr: None,
                     });
                 }
             }
@@ -1202,6 +1215,8 @@ fn main() -> Result<()> {
                         entries: Some(b.entries),
                         vs_quick_cache: None,
                         vs_quick_cache_iqr: None,
+                        vs_query_cache: None,
+                        vs_query_cache_iqr: None,
                     });
                 }
             }

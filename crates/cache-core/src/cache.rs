@@ -1,17 +1,16 @@
 //! `Cache`: the sharded, byte-budgeted concurrent cache.
 
 use std::borrow::Borrow;
-use std::cell::Cell;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cache_traits::{
     CacheObserver, CacheStats, Clock, EvictionPolicy, HeapSize, HeapWeigher, ManagedCache,
-    Operation, Reclaim, RemovalCause, Weigher,
+    Operation, Reclaim, RemovalCause, Sample, Weigher,
 };
 use hashbrown::DefaultHashBuilder;
 
@@ -20,20 +19,6 @@ use crate::load::{Flight, LoadError, Outcome};
 use crate::lock::{ShardGuard, ShardLock};
 use crate::removals::Removals;
 use crate::shard::{Entry, Expiry, Fault, Lookup, Shard};
-
-/// Countdowns of reads and inserts before a cache next asks its observer whether to sample,
-/// per thread: a cache uses the slot `sample_id % SAMPLE_SLOTS`, which holds its id (high 32
-/// bits) and the countdown (low 32). A cache finding another's id there takes the slot over, so
-/// two caches sharing a slot never run on each other's countdown.
-pub(crate) const SAMPLE_SLOTS: usize = 64;
-
-thread_local! {
-    static COUNTDOWNS: [Cell<u64>; SAMPLE_SLOTS] = const { [const { Cell::new(0) }; SAMPLE_SLOTS] };
-}
-
-/// The last cache's sampling id. Ids are even and start at 2: a fresh slot (0) belongs to no
-/// cache, and the fast path's one comparison (see `sampled`) cannot mistake a neighbour's slot.
-static LAST_SAMPLE_ID: AtomicU32 = AtomicU32::new(0);
 
 /// The eviction listener's type.
 pub(crate) type Listener<K, V> = Arc<dyn Fn(&K, &V, RemovalCause) + Send + Sync>;
@@ -99,13 +84,12 @@ pub struct Cache<K, V, P, S = DefaultHashBuilder> {
     listener: Option<Listener<K, V>>,
     reclaimer: Option<Arc<dyn Reclaim<(K, V)>>>,
     observer: Option<Arc<dyn CacheObserver<K>>>,
-    /// This cache's id in `COUNTDOWNS` (its slot is the id modulo the slots).
-    pub(crate) sample_id: u32,
     name: String,
     overhead: u64,
     capacity: AtomicU64,
     /// An entry at least this heavy (1/64 of a shard's budget) is always tracked for the
-    /// observer; kept beside `capacity` so an insert reads it without a division.
+    /// observer (never without one); kept beside `capacity` so an insert reads it without a
+    /// division.
     heavy_weight: AtomicU64,
     /// Held by `set_capacity` from its first shard to its last, so that two concurrent calls
     /// cannot leave the shards with a mix of both budgets.
@@ -138,9 +122,14 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// The weight from which an entry is always tracked for an observer: 1/64 of a shard's budget.
-fn heavy_weight(max_bytes: u64, shards: usize) -> u64 {
-    max_bytes / shards.max(1) as u64 / 64
+/// The weight from which an entry is always tracked for an observer: 1/64 of a shard's budget
+/// (`u64::MAX`, never, without an observer).
+fn heavy_weight(observed: bool, max_bytes: u64, shards: usize) -> u64 {
+    if observed {
+        max_bytes / shards.max(1) as u64 / 64
+    } else {
+        u64::MAX
+    }
 }
 
 /// Splits `total` into `n` near-equal parts; the first `total % n` get one more.
@@ -207,6 +196,7 @@ impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
                 Padded(ShardLock::new(shard))
             })
             .collect();
+        let heavy = heavy_weight(b.observer.is_some(), max_bytes, n_shards);
         Ok(Self {
             shards,
             shard_mask: n_shards as u64 - 1,
@@ -216,14 +206,10 @@ impl<K, V, P: EvictionPolicy, S: BuildHasher> Cache<K, V, P, S> {
             listener: b.listener,
             reclaimer: b.reclaimer,
             observer: b.observer,
-            sample_id: LAST_SAMPLE_ID
-                .fetch_add(2, Ordering::Relaxed)
-                .wrapping_add(2)
-                .max(2),
             name: b.name,
             overhead,
             capacity: AtomicU64::new(max_bytes),
-            heavy_weight: AtomicU64::new(heavy_weight(max_bytes, n_shards)),
+            heavy_weight: AtomicU64::new(heavy),
             resizing: ShardLock::new(()),
             max_entries,
             ttl: b.time_to_live.map(nanos),
@@ -290,13 +276,11 @@ where
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        if let Some(observer) = &self.observer
-            && self.sampled(&**observer)
-        {
-            return self.get_sampled(&**observer, key);
-        }
         let hash = self.hash(key);
         let mut shard = self.lock(hash);
+        if self.tick(&mut shard) {
+            return self.get_sampled(shard, hash, key);
+        }
         match shard.lookup(hash, key, &self.clock) {
             Lookup::Hit(v) => Some(v),
             Lookup::Miss => None,
@@ -307,18 +291,25 @@ where
         }
     }
 
-    /// A `get` the observer sampled: timed, and reported with the stored key on a hit.
+    /// A `get` the observer sampled: timed from here (the shard locked), and reported with the
+    /// stored key on a hit.
     #[cold]
     #[inline(never)]
-    fn get_sampled<Q>(&self, observer: &dyn CacheObserver<K>, key: &Q) -> Option<V>
+    fn get_sampled<Q>(
+        &self,
+        mut shard: ShardGuard<'_, Shard<K, V, P>>,
+        hash: u64,
+        key: &Q,
+    ) -> Option<V>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
+        let Some(observer) = self.observer.as_deref() else {
+            unreachable!("only an observer samples");
+        };
         let started = self.clock.now_nanos();
-        let hash = self.hash(key);
-        let mut shard = self.lock(hash);
         let (found, reported) = match shard.lookup(hash, key, &self.clock) {
             Lookup::Hit(v) => {
                 // The stored key is only borrowed under the lock: report the hit there.
@@ -463,20 +454,20 @@ where
     }
 
     fn insert_with_expiry(&self, key: K, value: V, expiry: Expiry) {
-        let started = match &self.observer {
-            Some(observer) => self.sampled_start(&**observer),
-            None => None,
-        };
         let weight = self.weigh(&key, &value, &expiry);
         let hash = self.hash(&key);
-        let observed = match &self.observer {
-            Some(observer) => self.track(&**observer, &key, weight, started.is_some()),
-            None => false,
-        };
+        let heavy =
+            weight >= self.heavy_weight.load(Ordering::Relaxed) && self.tell_heavy(&key, weight);
         let mut out = Removals::new();
-        let fault = {
+        let mut started = None;
+        let (fault, lost) = {
             let mut shard = self.lock(hash);
-            shard.insert(
+            let mut observed = heavy;
+            if self.tick(&mut shard) {
+                started = Some(self.clock.now_nanos());
+                observed = heavy || self.tell_sampled(&key, weight);
+            }
+            let lost = shard.insert(
                 hash,
                 key,
                 value,
@@ -486,13 +477,16 @@ where
                 &self.hasher,
                 &mut out,
             );
-            shard.take_fault()
+            (shard.take_fault(), lost)
         };
         if let (Some(observer), Some(started)) = (&self.observer, started) {
             observer.latency(
                 Operation::Insert,
                 self.clock.now_nanos().saturating_sub(started),
             );
+        }
+        if let Some(key) = lost {
+            self.tell_lost(&key, weight);
         }
         if !out.is_empty() {
             self.dispatch(out);
@@ -502,44 +496,70 @@ where
         }
     }
 
-    /// Tells the observer of an insert it sampled, or of a heavy one (1/64 of a shard's budget
-    /// or more); returns whether the entry is tracked.
-    #[inline]
-    fn track(&self, observer: &dyn CacheObserver<K>, key: &K, weight: u64, sampled: bool) -> bool {
-        let always = weight >= self.heavy_weight.load(Ordering::Relaxed);
-        if sampled || always {
-            observer.inserted(key, weight, always);
-            true
-        } else {
-            false
+    /// Tells the observer that a tracked insert was lost to a panic of the key's `Eq` or `Hash`
+    /// before it was stored (the fault that follows is what reaches the caller).
+    #[cold]
+    #[inline(never)]
+    fn tell_lost(&self, key: &K, weight: u64) {
+        if let Some(observer) = &self.observer {
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                observer.removed(key, weight, RemovalCause::Explicit)
+            }));
         }
     }
 
-    /// Whether the observer samples the operation about to start: its start time if so.
-    #[inline]
-    fn sampled_start(&self, observer: &dyn CacheObserver<K>) -> Option<u64> {
-        self.sampled(observer).then(|| self.clock.now_nanos())
+    /// Tells the observer of a heavy insert (1/64 of a shard's budget or more), before the
+    /// shard is locked; the entry is tracked.
+    #[cold]
+    #[inline(never)]
+    fn tell_heavy(&self, key: &K, weight: u64) -> bool {
+        if let Some(observer) = &self.observer {
+            observer.inserted(key, weight, true);
+        }
+        true
     }
 
-    /// Counts the operation about to start down on this thread's countdown, asking the
-    /// observer when it runs out.
-    #[inline]
-    fn sampled(&self, observer: &dyn CacheObserver<K>) -> bool {
-        COUNTDOWNS
-            .try_with(|slots| {
-                let slot = &slots[(self.sample_id / 2) as usize % SAMPLE_SLOTS];
-                // One comparison: `v - 1` keeps this cache's id in its high half exactly when
-                // the slot is this cache's and its countdown is not 0 (ids are even, so the
-                // next id up, whose countdown-0 value would also pass, never exists).
-                let left = slot.get().wrapping_sub(1);
-                if left >> 32 == u64::from(self.sample_id) {
-                    slot.set(left);
-                    false
-                } else {
-                    ask_observer(observer, slot, self.sample_id)
-                }
-            })
-            .unwrap_or(false)
+    /// Tells the observer of an insert it sampled (under the shard's lock, before the entry is
+    /// stored); the entry is tracked.
+    #[cold]
+    #[inline(never)]
+    fn tell_sampled(&self, key: &K, weight: u64) -> bool {
+        if let Some(observer) = &self.observer {
+            observer.inserted(key, weight, false);
+        }
+        true
+    }
+
+    /// Counts a read or insert down on its shard's countdown (under the shard's lock), asking
+    /// the observer whether to sample it when the countdown runs out: two instructions on the
+    /// hot path, observed or not.
+    #[inline(always)]
+    fn tick(&self, shard: &mut Shard<K, V, P>) -> bool {
+        shard.sample_countdown = shard.sample_countdown.wrapping_sub(1);
+        shard.sample_countdown == 0 && self.ask_observer(shard)
+    }
+
+    /// Asks the observer whether to sample the operation under way, and sets the shard's
+    /// countdown to what it lets pass (without an observer: 2^32 operations, then again).
+    ///
+    /// A shard's first gap starts halfway, unreported, so that the shards do not all report
+    /// their first operation.
+    #[cold]
+    #[inline(never)]
+    fn ask_observer(&self, shard: &mut Shard<K, V, P>) -> bool {
+        let Some(observer) = &self.observer else {
+            shard.sample_countdown = u32::MAX;
+            return false;
+        };
+        // In case `sample` panics: asked again after the default gap.
+        shard.sample_countdown = Sample::NEVER.skip;
+        let sample = observer.sample();
+        if !std::mem::replace(&mut shard.sampling_started, true) && sample.skip > 0 {
+            shard.sample_countdown = sample.skip / 2 + 1;
+            return false;
+        }
+        shard.sample_countdown = sample.skip.saturating_add(1);
+        sample.report
     }
 
     /// Removes `key`, returning its value if it was present and not expired.
@@ -563,6 +583,14 @@ where
         let cancelled = self.lock(hash).remove(hash, key, &*self.clock, &mut out);
         drop(cancelled);
         let removal = out.into_iter().next()?;
+        if removal.cause != RemovalCause::Explicit {
+            // An expired entry leaves like an evicted one: listened to, told, dropped or
+            // reclaimed.
+            let mut expired = Removals::new();
+            expired.push(removal);
+            self.dispatch(expired);
+            return None;
+        }
         if let Some(observer) = &self.observer
             && removal.observed
         {
@@ -571,7 +599,7 @@ where
         if let Some(listener) = &self.listener {
             listener(&removal.key, &removal.value, removal.cause);
         }
-        (removal.cause == RemovalCause::Explicit).then_some(removal.value)
+        Some(removal.value)
     }
 
     /// Removes every entry. Loads in flight when it runs still return their values to their
@@ -691,10 +719,7 @@ where
         K: Clone,
         V: Clone,
     {
-        let mut sampled = match &self.observer {
-            Some(observer) => self.sampled_start(&**observer),
-            None => None,
-        };
+        let mut sampled = None;
         let hash = self.hash(&key);
         let mut init = Some(init);
         let mut first_probe = true;
@@ -702,6 +727,9 @@ where
             let mut out = Removals::new();
             let step = {
                 let mut shard = self.lock(hash);
+                if first_probe && self.tick(&mut shard) {
+                    sampled = Some(self.clock.now_nanos());
+                }
                 if let Some(v) = shard.get(hash, &key, &*self.clock, &mut out) {
                     Step::Hit(v)
                 } else {
@@ -808,27 +836,33 @@ where
                 let expiry = self.expiry(self.ttl, self.tti);
                 let weight = self.weigh(&key, &value, &expiry);
                 // The observer reads the loader's allocations now, before the value is cloned
-                // for the waiters and the shard. A stored load is an insert: tracked when sampled
-                // or heavy, and told before it is stored (a removal cannot overtake it). A panic
-                // here reaches this caller, and the waiters are told by the armed guard.
-                let tracked = match observer {
-                    Some(o) => {
-                        o.loaded(&key, Some(weight), elapsed, load_started);
-                        let sampled = self.sampled(o);
-                        self.track(o, &key, weight, sampled)
-                    }
-                    None => false,
-                };
+                // for the waiters and the shard. A stored load is an insert: tracked when heavy
+                // or sampled, and told before it is stored (a removal cannot overtake it). A
+                // panic here reaches this caller, and the waiters are told by the armed guard.
+                if let Some(o) = observer {
+                    o.loaded(&key, Some(weight), elapsed, load_started);
+                }
+                let heavy = weight >= self.heavy_weight.load(Ordering::Relaxed)
+                    && self.tell_heavy(&key, weight);
                 let for_waiters = value.clone();
                 let stored = value.clone();
                 let mut out = Removals::new();
+                // `unstored`: the value, when the flight was cancelled; and the key of a tracked
+                // value that was not stored.
                 let (registered, unstored, fault) = {
                     let mut shard = self.lock(hash);
                     let registered = shard.end_flight(hash, &flight);
                     shard.stats.load_successes += 1;
                     shard.stats.load_nanos += elapsed;
                     let unstored = if registered.is_some() {
-                        shard.insert(
+                        // A panicking observer leaves the load stored, untracked; its panic
+                        // resumes at the end.
+                        let sampled = catch_unwind(AssertUnwindSafe(|| {
+                            self.tick(&mut shard) && self.tell_sampled(&key, weight)
+                        }));
+                        let tracked = heavy || *sampled.as_ref().unwrap_or(&false);
+                        earlier_panic = earlier_panic.take().or(sampled.err());
+                        let lost = shard.insert(
                             hash,
                             key,
                             stored,
@@ -838,23 +872,24 @@ where
                             &self.hasher,
                             &mut out,
                         );
-                        None
+                        (None, lost)
                     } else {
-                        Some((key, stored))
+                        (Some(stored), heavy.then_some(key))
                     };
                     (registered, unstored, shard.take_fault())
                 };
                 guard.armed = false;
                 flight.finish(Outcome::Loaded(for_waiters));
-                // A tracked value that was not stored (its key was removed while it loaded)
-                // leaves at once.
-                if let (Some(observer), true, Some((key, _))) = (observer, tracked, &unstored) {
+                // A tracked value that was not stored (its key was removed while it loaded, or
+                // its `Eq` or `Hash` panicked) leaves at once.
+                let (unstored, gone) = unstored;
+                if let (Some(observer), Some(key)) = (observer, &gone) {
                     let reported = catch_unwind(AssertUnwindSafe(|| {
                         observer.removed(key, weight, RemovalCause::Explicit);
                     }));
                     earlier_panic = earlier_panic.or(reported.err());
                 }
-                drop((registered, unstored));
+                drop((registered, unstored, gone));
                 let dispatched = catch_unwind(AssertUnwindSafe(|| self.dispatch(out)));
                 if let Some(payload) = earlier_panic.or(dispatched.err()) {
                     resume_unwind(payload);
@@ -974,7 +1009,7 @@ where
         let _resizing = self.resizing.lock();
         let shrinking = max_bytes < self.capacity.swap(max_bytes, Ordering::Relaxed);
         self.heavy_weight.store(
-            heavy_weight(max_bytes, self.shards.len()),
+            heavy_weight(self.observer.is_some(), max_bytes, self.shards.len()),
             Ordering::Relaxed,
         );
         let n = self.shards.len();
@@ -1151,25 +1186,6 @@ fn dispatch_observed<K, V>(observer: &dyn CacheObserver<K>, out: Removals<K, V>,
     if let Some(payload) = panic {
         resume_unwind(payload);
     }
-}
-
-/// Asks the observer whether to sample, and sets the countdown to what it lets pass.
-///
-/// A thread's first operation on the cache (or the first since another cache used the slot)
-/// starts at a random point of a gap, halfway on average, unreported: a thread that does a
-/// few operations and ends is not sampled more often than the observer asked.
-#[cold]
-#[inline(never)]
-fn ask_observer<K: ?Sized>(observer: &dyn CacheObserver<K>, slot: &Cell<u64>, id: u32) -> bool {
-    let owned = slot.get() >> 32 == u64::from(id);
-    let sample = observer.sample();
-    let owner = u64::from(id) << 32;
-    if !owned && sample.skip > 0 {
-        slot.set(owner | u64::from(sample.skip / 2));
-        return false;
-    }
-    slot.set(owner | u64::from(sample.skip));
-    sample.report
 }
 
 /// Reports a sampled read of `key` and its latency.

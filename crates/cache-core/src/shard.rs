@@ -97,6 +97,11 @@ pub(crate) struct Shard<K, V, P> {
     /// writes one line (lock and counter), which matters when cores take turns on a shard.
     pub(crate) n_hits_total: u64,
     pub(crate) n_misses: u64,
+    /// Reads and inserts on this shard before the cache next asks its observer whether to
+    /// sample one (see `Cache::tick`); on the lock's line too, so counting costs no miss.
+    pub(crate) sample_countdown: u32,
+    /// Whether the observer was asked yet: its first gap starts halfway, unreported.
+    pub(crate) sampling_started: bool,
     /// Slot ids of live entries, keyed by the key's hash.
     table: HashTable<u32>,
     slab: Slab<Entry<K, V>>,
@@ -140,6 +145,8 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             observed: Vec::new(),
             n_hits_total: 0,
             n_misses: 0,
+            sample_countdown: 1,
+            sampling_started: false,
             n_hits: 0,
             policy,
             weighted: 0,
@@ -372,15 +379,22 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         observed: bool,
         hasher: &S,
         out: &mut Removals<K, V>,
-    ) where
+    ) -> Option<K>
+    where
         K: Hash + Eq,
     {
+        // Held here, so that a key whose `Eq` or `Hash` panics before it is stored survives
+        // the panic: an observed insert lost that way goes back to the caller, whose observer
+        // was told of it and must hear that it is gone.
+        let mut key = Some(key);
         let done = catch_unwind(AssertUnwindSafe(|| {
-            self.insert_unguarded(hash, key, value, weight, expiry, observed, hasher, out)
+            self.insert_unguarded(hash, &mut key, value, weight, expiry, observed, hasher, out)
         }));
         if let Err(payload) = done {
             self.recover(payload, out);
+            return key.filter(|_| observed);
         }
+        None
     }
 
     #[allow(
@@ -391,7 +405,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     fn insert_unguarded<S: BuildHasher>(
         &mut self,
         hash: u64,
-        key: K,
+        key: &mut Option<K>,
         value: V,
         weight: u64,
         expiry: Expiry,
@@ -420,13 +434,20 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             rehashes = false;
         }
         let slab = &self.slab;
+        let Some(probe) = key.as_ref() else {
+            return;
+        };
         // One probe finds the key or the place for it. SAFETY (closures): the table holds
         // exactly the occupied slot ids.
         let entry = self.table.entry(
             hash,
-            |&i| unsafe { slab.get(i) }.key == key,
+            |&i| unsafe { slab.get(i) }.key == *probe,
             |&i| hasher.hash_one(&unsafe { slab.get(i) }.key),
         );
+        // Nothing below runs the key's `Eq` or `Hash`.
+        let Some(key) = key.take() else {
+            return;
+        };
         match entry {
             hashbrown::hash_table::Entry::Occupied(found) => {
                 let idx = *found.get();
@@ -579,7 +600,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     fn reject_oversized(
         &mut self,
         hash: u64,
-        key: K,
+        key: &mut Option<K>,
         value: V,
         weight: u64,
         observed: bool,
@@ -587,9 +608,14 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     ) where
         K: Eq,
     {
-        if let Some(idx) = self.find(hash, &key) {
+        if let Some(probe) = key.as_ref()
+            && let Some(idx) = self.find(hash, probe)
+        {
             self.remove_slot(idx, RemovalCause::Replaced, out);
         }
+        let Some(key) = key.take() else {
+            return;
+        };
         self.count_removal(RemovalCause::Size, weight);
         out.push(Removal {
             key,

@@ -40,11 +40,11 @@ impl Operation {
 
 /// Receives a cache's operations as they happen: reads, inserts, loads and removals.
 ///
-/// A cache with an observer keeps, for each thread, a countdown of reads and inserts; when it
-/// runs out the cache asks [`sample`](Self::sample) whether to report the operation about to
-/// start and how many to let pass before asking again. Only a sampled read is reported
-/// ([`read`](Self::read), and its [`latency`](Self::latency)), so the other reads cost a
-/// thread-local decrement.
+/// A cache keeps, for each shard, a countdown of the reads and inserts on it (from every
+/// thread); when it runs out the cache asks [`sample`](Self::sample) whether to report the
+/// operation under way and how many to let pass before asking again. Only a sampled read is
+/// reported ([`read`](Self::read), and its [`latency`](Self::latency), timed from the moment
+/// its shard is locked), so the other reads cost a decrement under a lock they take anyway.
 ///
 /// Inserts are reported when sampled, and always for an entry weighing at least 1/64 of its
 /// shard's budget ([`inserted`](Self::inserted) says which). A reported entry is *tracked*: its
@@ -55,9 +55,11 @@ impl Operation {
 /// # Implementing
 ///
 /// Every method has a default that does nothing. They run on the caller's thread and may run
-/// concurrently from many threads: keep them short and never call the cache back. All run
-/// outside the cache's locks except [`read`](Self::read) of a hit, which runs under the shard's
-/// lock (the stored key is only borrowed there). A method that panics does not corrupt the
+/// concurrently from many threads: keep them short and never call the cache back. Three run
+/// under the shard's lock, one operation in what `sample` lets pass: [`sample`](Self::sample)
+/// itself, [`read`](Self::read) of a hit (the stored key is only borrowed there) and
+/// [`inserted`](Self::inserted) of a sampled insert (told before the entry is stored); the
+/// others run outside the cache's locks. A method that panics does not corrupt the
 /// cache: the panic reaches the caller of the operation that reported it, as a panicking
 /// eviction listener's does.
 ///
@@ -92,8 +94,8 @@ impl Operation {
 /// assert_eq!(o.sampled_hits.load(Ordering::Relaxed), 2);
 /// ```
 pub trait CacheObserver<K: ?Sized>: Send + Sync {
-    /// Whether to report (and time) the read or insert about to start, and how many of this
-    /// thread's reads and inserts to let pass before asking again. Never sampling by default
+    /// Whether to report (and time) the read or insert under way, and how many of the reads
+    /// and inserts on its shard to let pass before asking again. Never sampling by default
     /// (asked again every 65,536 operations).
     fn sample(&self) -> Sample {
         Sample::NEVER

@@ -7,8 +7,8 @@
 //! [`ReportSource`] (one section, `profile.<cache name>`) or as
 //! data through [`Profiler::snapshot`].
 //!
-//! - **Sampling.** The cache counts reads and inserts down on a thread-local countdown and asks
-//!   [`sample`](cache_traits::CacheObserver::sample) when it runs out; in the default
+//! - **Sampling.** The cache counts reads and inserts down on a countdown per shard, under the
+//!   shard's lock, and asks [`sample`](cache_traits::CacheObserver::sample) when it runs out; in the default
 //!   [`Mode::Sampled`] `{ period: 128 }` about one read in 128 is reported and timed, and counts
 //!   as 128 in the estimated hits and misses. [`Profiler::set_mode`] changes it at run time.
 //! - **Namespaces.** A closure maps each key to a namespace (up to 64, then `"other"`);

@@ -45,7 +45,7 @@ pub(crate) fn record(h: &AtomicHistogram, nanos: u64) {
 }
 
 /// Operations an `Off` profiler lets pass before the cache asks it again.
-const OFF_RECHECK: u32 = 4096;
+const OFF_RECHECK: u32 = 1024;
 
 /// One sampled read in this many feeds the hot-key table.
 const HOT_EVERY: u32 = 4;
@@ -164,11 +164,12 @@ pub(crate) struct ChurnState {
 ///
 /// # Cost
 ///
-/// The cache keeps the sampling countdown: an unsampled read or insert never reaches the
-/// profiler. Sampled reads take the hot-key table's lock (a sampled hit is reported under the
-/// cache's shard lock, so that lock is held a little longer one read in `period`); sampled and
-/// heavy inserts, and the removals of those entries, take the tracked entries' lock and format
-/// the key with `Debug`. Nothing else is reported but loads.
+/// The cache keeps the sampling countdown, one per shard: an unsampled read or insert never
+/// reaches the profiler. Sampled reads take the hot-key table's lock; sampled and heavy
+/// inserts, and the removals of those entries, take the tracked entries' lock and format the
+/// key with `Debug`. A sampled hit and a sampled insert are reported under the cache's shard
+/// lock, which is then held a little longer, one operation in `period`. Nothing else is
+/// reported but loads. Latencies are timed from the moment the shard is locked.
 ///
 /// # Estimates
 ///
@@ -310,7 +311,8 @@ impl<K: ?Sized> Profiler<K> {
         Mode::from_period(self.period.load(Ordering::Relaxed))
     }
 
-    /// Changes the sampling mode; takes effect on each thread at its next sample.
+    /// Changes the sampling mode; takes effect on each of the cache's shards when it next asks
+    /// (at the end of the gap in force; an `Off` profiler is asked every 1024 operations).
     ///
     /// # Errors
     ///

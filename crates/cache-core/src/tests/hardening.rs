@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
-use cache_traits::{EvictionPolicy, RemovalCause, Weigher};
+use cache_traits::{CacheObserver, EvictionPolicy, RemovalCause, Sample, Weigher};
 use eviction::{ArcPolicy, ClockTinyLfu, Hybrid, Lfu, Lru, S3Fifo, Sieve};
 
 use crate::{BuildError, Cache, LoadError};
@@ -574,8 +574,15 @@ fn a_panicking_hash_or_eq_under_churn_loses_and_leaks_nothing() {
     // the table itself inconsistent). Churn over 3,000 keys with as many removals as inserts
     // keeps about 1,500 live: the table fills with tombstones and rehashes in place, and a
     // fuse set at random makes one `Hash` (or `Eq`) call in a few thousand panic.
-    for bound in [None, Some(1_000)] {
-        let b = Cache::builder_with_weigher(|_: &Touchy, _: &u64| 0).shards(1);
+    // With an observer tracking every insert, the same churn must leave it tracking exactly
+    // the live entries (before: an insert whose key panicked before it was stored stayed
+    // tracked forever).
+    for (bound, observed) in [(None, false), (Some(1_000), false), (Some(1_000), true)] {
+        let counting = Arc::new(CountingObserver::default());
+        let mut b = Cache::builder_with_weigher(|_: &Touchy, _: &u64| 0).shards(1);
+        if observed {
+            b = b.observer(counting.clone());
+        }
         let cache: Cache<Touchy, u64, Lru> = match bound {
             Some(n) => b.max_entries(n),
             None => b.max_entries(1 << 20),
@@ -619,12 +626,38 @@ fn a_panicking_hash_or_eq_under_churn_loses_and_leaks_nothing() {
             "every entry is findable, with its value"
         );
         assert!(cache.entry_count() <= bound.unwrap_or(3_000));
+        if observed {
+            assert_eq!(
+                counting.tracked.load(Ordering::SeqCst),
+                cache.entry_count() as i64,
+                "the observer tracks exactly the live entries"
+            );
+        }
         drop(cache);
         assert_eq!(
             TOUCHY_LIVE.load(Ordering::SeqCst),
             0,
             "every key was dropped exactly once"
         );
+    }
+}
+
+/// Samples every operation and counts the entries it tracks.
+#[derive(Default)]
+struct CountingObserver {
+    tracked: AtomicI64,
+}
+
+impl<K> CacheObserver<K> for CountingObserver {
+    fn sample(&self) -> Sample {
+        Sample::new(true, 0)
+    }
+    fn inserted(&self, _key: &K, _weight: u64, _always: bool) {
+        self.tracked.fetch_add(1, Ordering::SeqCst);
+    }
+    fn removed(&self, _key: &K, _weight: u64, _cause: RemovalCause) -> u64 {
+        self.tracked.fetch_sub(1, Ordering::SeqCst);
+        0
     }
 }
 

@@ -265,21 +265,14 @@ impl CacheObserver<u64> for Sparse {
 }
 
 #[test]
-fn caches_sharing_a_countdown_slot_keep_their_own_sampling() {
+fn caches_keep_their_own_sampling() {
     let (a, rec) = observed(1000);
-    // A cache on the same thread-local slot whose observer lets 1000 operations pass.
-    let b = loop {
-        let b: Cache<u64, u64, Lru> = Cache::builder()
-            .max_entries(1000)
-            .observer(Arc::new(Sparse))
-            .build()
-            .unwrap();
-        if (b.sample_id / 2) as usize % crate::cache::SAMPLE_SLOTS
-            == (a.sample_id / 2) as usize % crate::cache::SAMPLE_SLOTS
-        {
-            break b;
-        }
-    };
+    // A cache used on the same thread whose observer lets 1000 operations pass.
+    let b: Cache<u64, u64, Lru> = Cache::builder()
+        .max_entries(1000)
+        .observer(Arc::new(Sparse))
+        .build()
+        .unwrap();
     for k in 0..50 {
         b.insert(k, k);
         a.insert(k, k);
@@ -295,6 +288,33 @@ fn caches_sharing_a_countdown_slot_keep_their_own_sampling() {
         .count();
     let read = seen.iter().filter(|s| matches!(s, Seen::Read(..))).count();
     assert_eq!((inserted, read), (50, 50));
+}
+
+#[test]
+fn removing_an_expired_tracked_entry_drops_it_like_an_eviction() {
+    let clock = Arc::new(ManualClock::new());
+    let rec = Arc::new(Recorder::default());
+    let cache: Cache<u64, u64, Lru> = Cache::builder()
+        .max_entries(100)
+        .time_to_live(Duration::from_secs(5))
+        .clock(clock.clone())
+        .observer(rec.clone())
+        .build()
+        .unwrap();
+    cache.insert(1, 10);
+    clock.advance(Duration::from_secs(10));
+    rec.take();
+    assert_eq!(cache.remove(&1), None);
+    let seen = rec.take();
+    assert!(
+        seen.contains(&Seen::Removed(1, RemovalCause::Expired)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|s| matches!(s, Seen::Dropped(_))),
+        "the expired value was dropped without telling the observer: {seen:?}"
+    );
+    assert_eq!(rec.entries.load(Ordering::Relaxed), 0);
 }
 
 #[test]
