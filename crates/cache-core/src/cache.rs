@@ -310,7 +310,10 @@ where
             unreachable!("only an observer samples");
         };
         let started = self.clock.now_nanos();
-        let (found, reported) = match shard.lookup(hash, key, &self.clock) {
+        let found = shard.lookup(hash, key, &self.clock);
+        // The latency ends before the report, so it leaves out the observer's own time.
+        let elapsed = self.clock.now_nanos().saturating_sub(started);
+        let (found, reported) = match found {
             Lookup::Hit(v) => {
                 // The stored key is only borrowed under the lock: report the hit there.
                 let stored = shard.stored_key(hash, key);
@@ -333,7 +336,6 @@ where
                 )
             }
         };
-        let elapsed = self.clock.now_nanos().saturating_sub(started);
         let op = if found.is_some() {
             Operation::GetHit
         } else {

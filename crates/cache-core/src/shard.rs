@@ -26,7 +26,40 @@ pub(crate) struct Entry<K, V> {
     /// The entry's bucket in `Shard::table`. An eviction removes the victim through it, without
     /// hashing the key or probing the table: that saves a dependent cache miss per eviction.
     /// Buckets move only when the table rehashes, and `Shard::reindex` then rewrites them all.
+    /// The top bit ([`TRACKED`]) marks an entry the cache's observer tracks (it was told of
+    /// its insert and is told of its removal): kept here, the mark costs a removal no extra
+    /// cache line, as a bitset beside the slab did (a miss per eviction).
     bucket: u32,
+}
+
+/// The bit of [`Entry::bucket`] that marks a tracked entry; buckets fit in the other 31.
+const TRACKED: u32 = 1 << 31;
+
+impl<K, V> Entry<K, V> {
+    /// The entry's bucket in the table.
+    #[inline]
+    fn bucket(&self) -> usize {
+        (self.bucket & !TRACKED) as usize
+    }
+
+    #[inline]
+    fn set_bucket(&mut self, bucket: usize) {
+        self.bucket = bucket_u32(bucket) | (self.bucket & TRACKED);
+    }
+
+    /// Whether the cache's observer tracks the entry.
+    #[inline]
+    pub(crate) fn tracked(&self) -> bool {
+        self.bucket & TRACKED != 0
+    }
+
+    /// Marks the entry tracked or not; returns whether it was.
+    #[inline]
+    fn set_tracked(&mut self, on: bool) -> bool {
+        let was = self.tracked();
+        self.bucket = (self.bucket & !TRACKED) | if on { TRACKED } else { 0 };
+        was
+    }
 }
 
 /// When an entry expires, in clock nanoseconds; `u64::MAX` is never.
@@ -108,9 +141,6 @@ pub(crate) struct Shard<K, V, P> {
     /// Per-slot expiry; empty until the shard first stores an expiring entry, so caches without
     /// expiry pay nothing for it, in memory or on the hit path.
     expiry: Vec<Expiry>,
-    /// One bit per slot: the cache's observer tracks the entry (it was told of its insert and
-    /// is told of its removal). Empty until an entry is first tracked.
-    observed: Vec<u64>,
     n_hits: usize,
     pub(crate) policy: P,
     pub(crate) weighted: u64,
@@ -142,7 +172,6 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             table: HashTable::new(),
             slab: Slab::new(),
             expiry: Vec::new(),
-            observed: Vec::new(),
             n_hits_total: 0,
             n_misses: 0,
             sample_countdown: 1,
@@ -455,10 +484,10 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
                 let entry = unsafe { self.slab.get_mut(idx) };
                 let old_weight = u64::from(std::mem::replace(&mut entry.weight, weight as u32));
                 let old_value = std::mem::replace(&mut entry.value, value);
+                let was_observed = entry.set_tracked(observed);
                 self.weighted = self.weighted - old_weight + weight;
                 self.stats.updates += 1;
                 self.count_removal(RemovalCause::Replaced, old_weight);
-                let was_observed = self.set_observed(idx, observed);
                 out.push(Removal {
                     key,
                     value: old_value,
@@ -479,9 +508,9 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
                 });
                 let bucket = place.insert(idx).bucket_index();
                 // SAFETY: `idx` was just filled.
-                unsafe { self.slab.get_mut(idx) }.bucket = bucket_u32(bucket);
+                unsafe { self.slab.get_mut(idx) }.bucket =
+                    bucket_u32(bucket) | if observed { TRACKED } else { 0 };
                 self.set_expiry(idx, expiry);
-                self.set_observed(idx, observed);
                 self.weighted += weight;
                 self.stats.inserts += 1;
                 self.policy.on_insert(idx, hash, self.policy_weight(weight));
@@ -509,7 +538,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         debug_assert!(false, "slot {idx} has a stale bucket");
         self.reindex();
         // SAFETY: `idx` is in the table, so it is occupied.
-        let bucket = unsafe { self.slab.get(idx) }.bucket as usize;
+        let bucket = unsafe { self.slab.get(idx) }.bucket();
         match self.table.get_bucket_entry(bucket) {
             Ok(found) if *found.get() == idx => drop(found.remove()),
             _ => unreachable!("slot {idx} is not in its shard's table after a reindex"),
@@ -555,7 +584,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             let id = unsafe { self.table.get_bucket_unchecked(bucket) };
             // hashbrown lays bucket `b`'s value out at `ctrl - (b + 1) * size_of::<T>()`.
             self.ctrl_addr = std::ptr::from_ref(id) as usize + (bucket + 1) * 4;
-            unsafe { self.slab.get_mut(*id) }.bucket = bucket_u32(bucket);
+            unsafe { self.slab.get_mut(*id) }.set_bucket(bucket);
         }
     }
 
@@ -585,7 +614,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             // SAFETY: slots below the slab's length have been written at least once, and taking
             // an entry out leaves its bytes in place, so the field is initialised; a stale value
             // only misdirects a prefetch.
-            let bucket = unsafe { std::ptr::addr_of!((*slot).bucket).read() } as usize;
+            let bucket = (unsafe { std::ptr::addr_of!((*slot).bucket).read() } & !TRACKED) as usize;
             if bucket < self.table.num_buckets() {
                 prefetch_line(self.ctrl_addr.wrapping_add(bucket));
                 prefetch_line(self.ctrl_addr.wrapping_sub((bucket + 1) * 4));
@@ -868,7 +897,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         let slot = self.slab.slot_ptr(idx)?;
         // SAFETY: `slot` points into the slab, at bytes written at least once; a `u32` has no
         // invalid bit patterns, and no reference to the (maybe moved-out) entry is made.
-        let bucket = unsafe { std::ptr::addr_of!((*slot).bucket).read() } as usize;
+        let bucket = (unsafe { std::ptr::addr_of!((*slot).bucket).read() } & !TRACKED) as usize;
         // The check reads the bucket's id alongside its control byte (both addressed by
         // `bucket`, so the two loads overlap).
         let removed = match self.table.get_bucket_entry(bucket) {
@@ -903,7 +932,7 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
         let weight = u64::from(entry.weight);
         self.weighted -= weight;
         self.count_removal(cause, weight);
-        let observed = self.set_observed(idx, false);
+        let observed = entry.tracked();
         out.push(Removal {
             key: entry.key,
             value: entry.value,
@@ -912,25 +941,6 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
             observed,
         });
         weight
-    }
-
-    /// Marks slot `idx` tracked by the observer or not; returns whether it was.
-    #[inline]
-    fn set_observed(&mut self, idx: u32, on: bool) -> bool {
-        let (word, bit) = (idx as usize / 64, 1u64 << (idx % 64));
-        if on && word >= self.observed.len() {
-            self.observed.resize(word + 1, 0);
-        }
-        let Some(w) = self.observed.get_mut(word) else {
-            return false;
-        };
-        let was = *w & bit != 0;
-        if on {
-            *w |= bit;
-        } else {
-            *w &= !bit;
-        }
-        was
     }
 
     fn count_removal(&mut self, cause: RemovalCause, weight: u64) {
@@ -1003,15 +1013,12 @@ impl<K, V, P: EvictionPolicy> Shard<K, V, P> {
     ) -> Vec<(K, Arc<Flight<V>>)> {
         self.n_hits = 0;
         let cancelled = self.flights.drain().collect();
-        let tracked = std::mem::take(&mut self.observed);
         for idx in self.table.drain() {
             // SAFETY: drained ids were occupied, and each is taken once.
             let entry = unsafe { self.slab.take(idx) };
             let weight = u64::from(entry.weight);
             self.stats.record_removal(cause, weight);
-            let observed = tracked
-                .get(idx as usize / 64)
-                .is_some_and(|w| w & (1 << (idx % 64)) != 0);
+            let observed = entry.tracked();
             out.push(Removal {
                 key: entry.key,
                 value: entry.value,
@@ -1108,15 +1115,9 @@ impl<K, V, P> Shard<K, V, P> {
     /// The keys and weights of the entries the observer tracks.
     pub(crate) fn tracked(&self) -> impl Iterator<Item = (&K, u64)> {
         self.table.iter().filter_map(|&idx| {
-            let on = self
-                .observed
-                .get(idx as usize / 64)
-                .is_some_and(|w| w & (1 << (idx % 64)) != 0);
-            on.then(|| {
-                // SAFETY: the table holds exactly the occupied slot ids.
-                let e = unsafe { self.slab.get(idx) };
-                (&e.key, u64::from(e.weight))
-            })
+            // SAFETY: the table holds exactly the occupied slot ids.
+            let e = unsafe { self.slab.get(idx) };
+            e.tracked().then_some((&e.key, u64::from(e.weight)))
         })
     }
 
@@ -1151,5 +1152,8 @@ fn full_capacity<T>(table: &HashTable<T>) -> usize {
 /// A bucket index as stored in an entry.
 #[inline]
 fn bucket_u32(bucket: usize) -> u32 {
-    u32::try_from(bucket).expect("a shard's table has at most 2^32 buckets")
+    u32::try_from(bucket)
+        .ok()
+        .filter(|b| b & TRACKED == 0)
+        .expect("a shard's table has at most 2^31 buckets")
 }
