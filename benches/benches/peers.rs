@@ -98,11 +98,11 @@ enum Library {
     /// The facade's `Cache` behind an `Arc`, registered with a running `MemoryManager` (default
     /// 1 s tick, bounds pinned to the capacity so only the manager's own cost shows).
     QueryCacheManaged,
-    /// The facade's `Cache` with a `Profiler` as its observer at its defaults (one read in 128
+    /// The facade's `Cache` with a `Profiler` as its observer at its defaults (one read in 256
     /// sampled, every key in one namespace) and a memory probe: what profiling costs the readers.
     QueryCacheProfiled,
-    /// The same with a namespace closure (two namespaces), which runs on every insert and
-    /// removal.
+    /// The same with a namespace closure (two namespaces), which runs on each sampled read and
+    /// each tracked insert and removal.
     QueryCacheProfiledNamespaces,
     QuickCache,
     Moka,

@@ -9,8 +9,8 @@
 //!
 //! - **Sampling.** The cache counts reads and inserts down on a countdown per shard, under the
 //!   shard's lock, and asks [`sample`](cache_traits::CacheObserver::sample) when it runs out; in the default
-//!   [`Mode::Sampled`] `{ period: 128 }` about one read in 128 is reported and timed, and counts
-//!   as 128 in the estimated hits and misses. [`Profiler::set_mode`] changes it at run time.
+//!   [`Mode::Sampled`] `{ period: 256 }` about one read in 256 is reported and timed, and counts
+//!   as 256 in the estimated hits and misses. [`Profiler::set_mode`] changes it at run time.
 //! - **Namespaces.** A closure maps each key to a namespace (up to 64, then `"other"`);
 //!   entries, bytes, evictions and churn per namespace are estimated from the entries the cache
 //!   tracks (sampled inserts, and every heavy one, until they leave), hits and misses from

@@ -212,7 +212,7 @@ impl<K: ?Sized> Debug for Profiler<K> {
 
 impl<K: ?Sized> Profiler<K> {
     /// A builder with the defaults: name `"cache"`, every key in namespace `"default"`,
-    /// [`Mode::Sampled`] `{ period: 128 }`, no probe, the system clock, 10 top keys.
+    /// [`Mode::Sampled`] `{ period: 256 }`, no probe, the system clock, 10 top keys.
     ///
     /// # Examples
     ///

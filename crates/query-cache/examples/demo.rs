@@ -205,7 +205,7 @@ fn main() {
             .build()
             .unwrap_or_else(|e| fail(&format!("reclaimer: {e}"))),
     );
-    // Each cache gets a profiler at its default sampling (one read in 128); the embeddings'
+    // Each cache gets a profiler at its default sampling (one read in 256); the embeddings'
     // keys fall into two namespaces, one per model.
     let new_cache = |name: &str, max: u64| {
         let mut profile = Profiler::<String>::builder()

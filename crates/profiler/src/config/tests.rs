@@ -30,7 +30,7 @@ fn modes_round_trip_through_the_period() {
 #[test]
 fn set_mode_changes_the_mode_and_rejects_a_zero_period() {
     let p = Profiler::<u64>::builder().build().unwrap();
-    assert_eq!(p.mode(), Mode::Sampled { period: 128 });
+    assert_eq!(p.mode(), Mode::Sampled { period: 256 });
     p.set_mode(Mode::On).unwrap();
     assert_eq!(p.mode(), Mode::On);
     assert_eq!(
