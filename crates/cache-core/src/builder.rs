@@ -146,9 +146,10 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
     }
 
     /// Reports the cache's operations to `observer` (for example the `profiler` crate's
-    /// `Profiler`): sampled reads and their latency, every insert, load and removal. Without one,
-    /// a read pays nothing; with one, an unsampled read pays one call to
-    /// [`CacheObserver::sample`].
+    /// `Profiler`): sampled reads and inserts and their latency, every load, and the removals
+    /// of the entries it tracks (sampled and heavy inserts). A read or insert it does not
+    /// sample costs what it costs without an observer: a countdown under the shard's lock
+    /// decides, and asks [`CacheObserver::sample`] when it runs out.
     pub fn observer(mut self, observer: Arc<dyn CacheObserver<K>>) -> Self {
         self.observer = Some(observer);
         self

@@ -461,40 +461,72 @@ where
         let heavy =
             weight >= self.heavy_weight.load(Ordering::Relaxed) && self.tell_heavy(&key, weight);
         let mut out = Removals::new();
-        let mut started = None;
-        let (fault, lost) = {
+        let (sampled, fault, lost) = {
             let mut shard = self.lock(hash);
-            let mut observed = heavy;
-            if self.tick(&mut shard) {
-                started = Some(self.clock.now_nanos());
-                observed = heavy || self.tell_sampled(&key, weight);
-            }
+            let sampled = self.tick_insert(&mut shard, &key, weight, heavy);
             let lost = shard.insert(
                 hash,
                 key,
                 value,
                 weight,
                 expiry,
-                observed,
+                sampled.tracked,
                 &self.hasher,
                 &mut out,
             );
-            (shard.take_fault(), lost)
+            (sampled, shard.take_fault(), lost)
         };
-        if let (Some(observer), Some(started)) = (&self.observer, started) {
-            observer.latency(
-                Operation::Insert,
-                self.clock.now_nanos().saturating_sub(started),
-            );
-        }
-        if let Some(key) = lost {
-            self.tell_lost(&key, weight);
+        if sampled.started.is_some() || sampled.panic.is_some() || lost.is_some() {
+            return self.finish_sampled_insert(sampled, weight, lost, out, fault);
         }
         if !out.is_empty() {
             self.dispatch(out);
         }
         if let Some(fault) = fault {
             raise(fault);
+        }
+    }
+
+    /// The rest of an insert the observer sampled, or whose observer or key panicked: the
+    /// removals go out and the latency is reported before any panic resumes, so that a
+    /// panicking observer or clock loses no report of a tracked entry.
+    #[cold]
+    #[inline(never)]
+    fn finish_sampled_insert(
+        &self,
+        sampled: SampledInsert,
+        weight: u64,
+        lost: Option<K>,
+        out: Removals<K, V>,
+        fault: Option<Fault>,
+    ) {
+        let mut panic = sampled.panic;
+        let ended = sampled.started.map(|started| {
+            catch_unwind(AssertUnwindSafe(|| {
+                self.clock.now_nanos().saturating_sub(started)
+            }))
+        });
+        if let Some(key) = lost {
+            self.tell_lost(&key, weight);
+        }
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.dispatch(out))) {
+            panic.get_or_insert(payload);
+        }
+        if let (Some(observer), Some(ended)) = (&self.observer, ended) {
+            let reported = ended.and_then(|elapsed| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    observer.latency(Operation::Insert, elapsed);
+                }))
+            });
+            if let Err(payload) = reported {
+                panic.get_or_insert(payload);
+            }
+        }
+        if let Some(fault) = fault {
+            raise(fault);
+        }
+        if let Some(payload) = panic {
+            resume_unwind(payload);
         }
     }
 
@@ -530,6 +562,59 @@ where
             observer.inserted(key, weight, false);
         }
         true
+    }
+
+    /// [`tick`](Self::tick) for an insert of `key` (told to the observer already when `heavy`),
+    /// under the shard's lock: when sampled, its start time, and the observer is told of it.
+    /// A panic of the observer or the clock here is caught and handed back, so that the insert
+    /// is still stored (tracked if the observer was told of it) and every report still made.
+    #[inline(always)]
+    fn tick_insert(
+        &self,
+        shard: &mut Shard<K, V, P>,
+        key: &K,
+        weight: u64,
+        heavy: bool,
+    ) -> SampledInsert {
+        shard.sample_countdown = shard.sample_countdown.wrapping_sub(1);
+        if shard.sample_countdown != 0 {
+            return SampledInsert {
+                started: None,
+                tracked: heavy,
+                panic: None,
+            };
+        }
+        self.sample_insert(shard, key, weight, heavy)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn sample_insert(
+        &self,
+        shard: &mut Shard<K, V, P>,
+        key: &K,
+        weight: u64,
+        heavy: bool,
+    ) -> SampledInsert {
+        let asked = catch_unwind(AssertUnwindSafe(|| {
+            if !self.ask_observer(shard) {
+                return (None, heavy);
+            }
+            let started = self.clock.now_nanos();
+            (Some(started), heavy || self.tell_sampled(key, weight))
+        }));
+        match asked {
+            Ok((started, tracked)) => SampledInsert {
+                started,
+                tracked,
+                panic: None,
+            },
+            Err(payload) => SampledInsert {
+                started: None,
+                tracked: heavy,
+                panic: Some(payload),
+            },
+        }
     }
 
     /// Counts a read or insert down on its shard's countdown (under the shard's lock), asking
@@ -857,20 +942,17 @@ where
                     shard.stats.load_successes += 1;
                     shard.stats.load_nanos += elapsed;
                     let unstored = if registered.is_some() {
-                        // A panicking observer leaves the load stored, untracked; its panic
-                        // resumes at the end.
-                        let sampled = catch_unwind(AssertUnwindSafe(|| {
-                            self.tick(&mut shard) && self.tell_sampled(&key, weight)
-                        }));
-                        let tracked = heavy || *sampled.as_ref().unwrap_or(&false);
-                        earlier_panic = earlier_panic.take().or(sampled.err());
+                        // A panicking observer leaves the load stored (tracked if heavy); its
+                        // panic resumes at the end.
+                        let sampled = self.tick_insert(&mut shard, &key, weight, heavy);
+                        earlier_panic = earlier_panic.take().or(sampled.panic);
                         let lost = shard.insert(
                             hash,
                             key,
                             stored,
                             weight,
                             expiry,
-                            tracked,
+                            sampled.tracked,
                             &self.hasher,
                             &mut out,
                         );
@@ -1188,6 +1270,14 @@ fn dispatch_observed<K, V>(observer: &dyn CacheObserver<K>, out: Removals<K, V>,
     if let Some(payload) = panic {
         resume_unwind(payload);
     }
+}
+
+/// What [`Cache::tick_insert`] found: the start time of a sampled insert, whether the entry
+/// is tracked, and a panic of the observer or the clock to resume once the insert is done.
+struct SampledInsert {
+    started: Option<u64>,
+    tracked: bool,
+    panic: Option<Box<dyn std::any::Any + Send>>,
 }
 
 /// Reports a sampled read of `key` and its latency.

@@ -58,7 +58,8 @@ impl Operation {
 /// concurrently from many threads: keep them short and never call the cache back. Three run
 /// under the shard's lock, one operation in what `sample` lets pass: [`sample`](Self::sample)
 /// itself, [`read`](Self::read) of a hit (the stored key is only borrowed there) and
-/// [`inserted`](Self::inserted) of a sampled insert (told before the entry is stored); the
+/// [`inserted`](Self::inserted) of a sampled insert (told before the entry is stored); so does
+/// [`removed`](Self::removed) of the entries still tracked when the cache is dropped. The
 /// others run outside the cache's locks. A method that panics does not corrupt the
 /// cache: the panic reaches the caller of the operation that reported it, as a panicking
 /// eviction listener's does.
@@ -160,9 +161,9 @@ pub trait CacheObserver<K: ?Sized>: Send + Sync {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sample {
-    /// Report (and time) the operation about to start.
+    /// Report (and time) the operation under way.
     pub report: bool,
-    /// Reads and inserts of this thread to let pass before asking again.
+    /// Reads and inserts on the shard to let pass before asking again.
     pub skip: u32,
 }
 

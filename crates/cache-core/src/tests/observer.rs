@@ -328,3 +328,83 @@ fn dropping_the_cache_tells_the_observer_its_tracked_entries_are_gone() {
     assert_eq!(rec.entries.load(Ordering::Relaxed), 0);
     assert!(rec.tracked.lock().unwrap().values().all(|&n| n == 0));
 }
+
+/// Tracks every insert; its `sample` panics at the call numbered `panic_at` (counting from 1).
+#[derive(Default)]
+struct PanickySample {
+    tracked: AtomicI64,
+    calls: AtomicU64,
+    panic_at: AtomicU64,
+}
+
+impl PanickySample {
+    /// Makes the `n`th call of `sample` from now panic.
+    fn panic_in(&self, n: u64) {
+        self.panic_at
+            .store(self.calls.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+}
+
+impl CacheObserver<u64> for PanickySample {
+    fn sample(&self) -> Sample {
+        let call = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
+        assert_ne!(
+            call,
+            self.panic_at.load(Ordering::Relaxed),
+            "sample panicked"
+        );
+        Sample::new(true, 0)
+    }
+    fn inserted(&self, _key: &u64, _weight: u64, _always: bool) {
+        self.tracked.fetch_add(1, Ordering::Relaxed);
+    }
+    fn removed(&self, _key: &u64, _weight: u64, _cause: RemovalCause) -> u64 {
+        self.tracked.fetch_sub(1, Ordering::Relaxed);
+        0
+    }
+}
+
+/// A cache of one shard whose entries weigh their value: 4096 is heavy (over 1/64 of 64 KiB).
+fn heavy_cache(obs: &Arc<PanickySample>) -> Cache<u64, u64, Lru> {
+    Cache::builder_with_weigher(|_: &u64, v: &u64| *v)
+        .max_bytes(64 << 10)
+        .shards(1)
+        .observer(obs.clone())
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_heavy_sampled_load_is_told_once() {
+    // Before: a stored load both heavy (told before the lock) and sampled (told under it) was
+    // reported inserted twice and removed once.
+    let obs = Arc::new(PanickySample::default());
+    let cache = heavy_cache(&obs);
+    assert_eq!(cache.get_or_insert_with(1, || 4096), Ok(4096));
+    cache.insert(2, 4096);
+    assert_eq!(obs.tracked.load(Ordering::Relaxed), 2);
+    cache.invalidate_all();
+    assert_eq!(obs.tracked.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn a_panicking_sample_loses_no_heavy_insert() {
+    // Before: a heavy insert (told before the lock) whose `sample` then panicked under the
+    // lock was dropped unstored, and stayed tracked forever.
+    // (A panicking `sample` is asked again only after the default gap: one cache each.)
+    let obs = Arc::new(PanickySample::default());
+    let insert = heavy_cache(&obs);
+    obs.panic_in(1);
+    assert!(catch_unwind(AssertUnwindSafe(|| insert.insert(1, 4096))).is_err());
+    let load = heavy_cache(&obs);
+    // A load asks twice: at its lookup, and when it stores the value.
+    obs.panic_in(2);
+    let loaded = catch_unwind(AssertUnwindSafe(|| load.get_or_insert_with(2, || 4096)));
+    assert!(loaded.is_err());
+    // The panics reached the callers, but both were stored, and tracked.
+    assert_eq!((insert.entry_count(), load.entry_count()), (1, 1));
+    assert_eq!(obs.tracked.load(Ordering::Relaxed), 2);
+    insert.invalidate_all();
+    load.invalidate_all();
+    assert_eq!(obs.tracked.load(Ordering::Relaxed), 0);
+}

@@ -19,7 +19,7 @@ fn ns<'a>(s: &'a ProfileSnapshot, name: &str) -> &'a crate::NamespaceProfile {
 }
 
 thread_local! {
-    /// The countdown a cache keeps for this thread.
+    /// The countdown a cache keeps (per shard; one thread here).
     static LEFT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
