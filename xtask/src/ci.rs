@@ -1,10 +1,10 @@
 //! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
 //!
-//! After the stable tests: cache-core's schedule exploration (shuttle); a short memory squeeze
-//! of query-cache with its manager (`cargo xtask squeeze --quick --variant query-cache
-//! --check`: in a real memory cgroup as root, under a configured ceiling otherwise); last,
-//! cache-core's unsafe code under Miri where the nightly toolchain is installed
-//! (`cargo xtask miri`).
+//! After the stable tests: the profiler's `backtraces` feature; cache-core's schedule
+//! exploration (shuttle); a short memory squeeze of query-cache with its manager (`cargo xtask
+//! squeeze --quick --variant query-cache --check`: in a real memory cgroup as root, under a
+//! configured ceiling otherwise); last, cache-core's unsafe code under Miri where the nightly
+//! toolchain is installed (`cargo xtask miri`).
 
 use anyhow::Result;
 
@@ -53,6 +53,30 @@ pub(crate) fn run(_args: &[String]) -> Result<()> {
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     run_checked(test, "cargo test --workspace")?;
+
+    // The profiler's `backtraces` feature (load call sites) is off in the workspace build.
+    let mut backtraces = cargo();
+    backtraces.args([
+        "clippy",
+        "-p",
+        "profiler",
+        "--all-targets",
+        "--features",
+        "backtraces",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run_checked(
+        backtraces,
+        "cargo clippy -p profiler --features backtraces (warnings denied)",
+    )?;
+    let mut backtraces = cargo();
+    backtraces.args(["test", "-p", "profiler", "--features", "backtraces"]);
+    run_checked(
+        backtraces,
+        "cargo test -p profiler --features backtraces (load call sites through a real cache)",
+    )?;
 
     let mut shuttle = cargo();
     shuttle.args([
