@@ -458,8 +458,8 @@ where
     fn insert_with_expiry(&self, key: K, value: V, expiry: Expiry) {
         let weight = self.weigh(&key, &value, &expiry);
         let hash = self.hash(&key);
-        let heavy =
-            weight >= self.heavy_weight.load(Ordering::Relaxed) && self.tell_heavy(&key, weight);
+        let heavy = weight >= self.heavy_weight.load(Ordering::Relaxed)
+            && self.tell_inserted(&key, weight, true);
         let mut out = Removals::new();
         let (sampled, fault, lost) = {
             let mut shard = self.lock(hash);
@@ -542,24 +542,14 @@ where
         }
     }
 
-    /// Tells the observer of a heavy insert (1/64 of a shard's budget or more), before the
-    /// shard is locked; the entry is tracked.
+    /// Tells the observer of an insert it tracks from now on: a heavy one (`always`: 1/64 of a
+    /// shard's budget or more, told before the shard is locked) or one it sampled (told under
+    /// the shard's lock, before the entry is stored). Returns `true`: the entry is tracked.
     #[cold]
     #[inline(never)]
-    fn tell_heavy(&self, key: &K, weight: u64) -> bool {
+    fn tell_inserted(&self, key: &K, weight: u64, always: bool) -> bool {
         if let Some(observer) = &self.observer {
-            observer.inserted(key, weight, true);
-        }
-        true
-    }
-
-    /// Tells the observer of an insert it sampled (under the shard's lock, before the entry is
-    /// stored); the entry is tracked.
-    #[cold]
-    #[inline(never)]
-    fn tell_sampled(&self, key: &K, weight: u64) -> bool {
-        if let Some(observer) = &self.observer {
-            observer.inserted(key, weight, false);
+            observer.inserted(key, weight, always);
         }
         true
     }
@@ -601,7 +591,10 @@ where
                 return (None, heavy);
             }
             let started = self.clock.now_nanos();
-            (Some(started), heavy || self.tell_sampled(key, weight))
+            (
+                Some(started),
+                heavy || self.tell_inserted(key, weight, false),
+            )
         }));
         match asked {
             Ok((started, tracked)) => SampledInsert {
@@ -930,7 +923,7 @@ where
                     o.loaded(&key, Some(weight), elapsed, load_started);
                 }
                 let heavy = weight >= self.heavy_weight.load(Ordering::Relaxed)
-                    && self.tell_heavy(&key, weight);
+                    && self.tell_inserted(&key, weight, true);
                 let for_waiters = value.clone();
                 let stored = value.clone();
                 let mut out = Removals::new();
